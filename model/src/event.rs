@@ -1,0 +1,694 @@
+//! Entry and admin events (SPEC 2) and their validating decoder (SPEC 3.1).
+//!
+//! [`parse_line`] turns one line of input into an [`Event`] or a [`RecordError`]
+//! whose text becomes the `error` column of a `rejected` row. It never panics on
+//! any input.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::time::{Micros, parse_rfc3339};
+
+/// The largest accepted line or record, in bytes, not counting the newline.
+pub const MAX_RECORD_BYTES: usize = 65_536;
+
+/// Why a record was rejected. The message names fields, never their values,
+/// so it can be logged without leaking card ids or names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RecordError(pub String);
+
+impl RecordError {
+    fn field(name: &str, what: impl fmt::Display) -> Self {
+        RecordError(format!("`{name}`: {what}"))
+    }
+}
+
+/// Scan direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    In,
+    Out,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+}
+
+/// One card scan at a door.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryEvent {
+    pub event_id: String,
+    pub occurred_at: Micros,
+    pub door_id: String,
+    pub card_id: String,
+    pub direction: Direction,
+}
+
+/// Card life-cycle status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CardStatus {
+    Active,
+    Lost,
+    Stolen,
+    Revoked,
+    Destroyed,
+    Expired,
+}
+
+impl CardStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardStatus::Active => "active",
+            CardStatus::Lost => "lost",
+            CardStatus::Stolen => "stolen",
+            CardStatus::Revoked => "revoked",
+            CardStatus::Destroyed => "destroyed",
+            CardStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "active" => CardStatus::Active,
+            "lost" => CardStatus::Lost,
+            "stolen" => CardStatus::Stolen,
+            "revoked" => CardStatus::Revoked,
+            "destroyed" => CardStatus::Destroyed,
+            "expired" => CardStatus::Expired,
+            _ => return None,
+        })
+    }
+}
+
+/// Whether an employee may use their cards at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EmployeeStatus {
+    Active,
+    Inactive,
+}
+
+impl EmployeeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmployeeStatus::Active => "active",
+            EmployeeStatus::Inactive => "inactive",
+        }
+    }
+}
+
+/// When a grant lets its holder in, in the zone's local wall-clock time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Schedule {
+    Always,
+    /// `weekdays` is a bit set: bit `d` is ISO weekday `d` (1 = Monday … 7 = Sunday).
+    /// Minutes since local midnight; `start_min ≤ t < end_min`, or overnight when
+    /// `end_min ≤ start_min`. `end_min` may be 1440 (`24:00`).
+    Window {
+        weekdays: u8,
+        start_min: u16,
+        end_min: u16,
+    },
+}
+
+impl Schedule {
+    /// The schedule as the JSON it was given in (`"always"` or an object).
+    pub fn to_json(&self) -> String {
+        match *self {
+            Schedule::Always => "\"always\"".to_string(),
+            Schedule::Window {
+                weekdays,
+                start_min,
+                end_min,
+            } => {
+                let days: Vec<String> = (1..=7)
+                    .filter(|d| weekdays & (1 << d) != 0)
+                    .map(|d: u8| d.to_string())
+                    .collect();
+                format!(
+                    "{{\"weekdays\":[{}],\"start\":\"{}\",\"end\":\"{}\"}}",
+                    days.join(","),
+                    hhmm(start_min),
+                    hhmm(end_min)
+                )
+            }
+        }
+    }
+}
+
+fn hhmm(m: u16) -> String {
+    format!("{:02}:{:02}", m / 60, m % 60)
+}
+
+/// A zone: an area with its own occupancy, in one site and one timezone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Zone {
+    pub zone_id: String,
+    pub name: String,
+    pub site_id: String,
+    pub timezone: Tz,
+    pub capacity: u32,
+}
+
+/// A door (card reader) into one zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Door {
+    pub door_id: String,
+    pub zone_id: String,
+    pub name: String,
+}
+
+/// A person who may hold cards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Employee {
+    pub employee_id: String,
+    pub name: String,
+    pub department: String,
+    pub status: EmployeeStatus,
+}
+
+/// The kinds of admin event, with the stable names used in the `type` field and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AdminType {
+    ZoneUpserted,
+    DoorUpserted,
+    EmployeeUpserted,
+    CardIssued,
+    CardStatusChanged,
+    AccessGranted,
+    AccessRevoked,
+}
+
+impl AdminType {
+    pub const ALL: [AdminType; 7] = [
+        AdminType::ZoneUpserted,
+        AdminType::DoorUpserted,
+        AdminType::EmployeeUpserted,
+        AdminType::CardIssued,
+        AdminType::CardStatusChanged,
+        AdminType::AccessGranted,
+        AdminType::AccessRevoked,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminType::ZoneUpserted => "zone_upserted",
+            AdminType::DoorUpserted => "door_upserted",
+            AdminType::EmployeeUpserted => "employee_upserted",
+            AdminType::CardIssued => "card_issued",
+            AdminType::CardStatusChanged => "card_status_changed",
+            AdminType::AccessGranted => "access_granted",
+            AdminType::AccessRevoked => "access_revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// The validated `data` of an admin event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AdminData {
+    ZoneUpserted(Zone),
+    DoorUpserted(Door),
+    EmployeeUpserted(Employee),
+    CardIssued {
+        card_id: String,
+        employee_id: String,
+        valid_from: Option<Micros>,
+        valid_until: Option<Micros>,
+    },
+    CardStatusChanged {
+        card_id: String,
+        status: CardStatus,
+    },
+    AccessGranted {
+        employee_id: String,
+        zone_id: String,
+        schedule: Schedule,
+    },
+    AccessRevoked {
+        employee_id: String,
+        zone_id: String,
+    },
+}
+
+impl AdminData {
+    pub fn admin_type(&self) -> AdminType {
+        match self {
+            AdminData::ZoneUpserted(_) => AdminType::ZoneUpserted,
+            AdminData::DoorUpserted(_) => AdminType::DoorUpserted,
+            AdminData::EmployeeUpserted(_) => AdminType::EmployeeUpserted,
+            AdminData::CardIssued { .. } => AdminType::CardIssued,
+            AdminData::CardStatusChanged { .. } => AdminType::CardStatusChanged,
+            AdminData::AccessGranted { .. } => AdminType::AccessGranted,
+            AdminData::AccessRevoked { .. } => AdminType::AccessRevoked,
+        }
+    }
+
+    /// The entity this event changes (SPEC 3.1): the id of the zone, door,
+    /// employee or card, or `employee_id/zone_id` for a grant.
+    pub fn entity_id(&self) -> String {
+        match self {
+            AdminData::ZoneUpserted(z) => z.zone_id.clone(),
+            AdminData::DoorUpserted(d) => d.door_id.clone(),
+            AdminData::EmployeeUpserted(e) => e.employee_id.clone(),
+            AdminData::CardIssued { card_id, .. } | AdminData::CardStatusChanged { card_id, .. } => {
+                card_id.clone()
+            }
+            AdminData::AccessGranted {
+                employee_id,
+                zone_id,
+                ..
+            }
+            | AdminData::AccessRevoked {
+                employee_id,
+                zone_id,
+            } => format!("{employee_id}/{zone_id}"),
+        }
+    }
+}
+
+/// One back-office change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdminEvent {
+    pub event_id: String,
+    pub occurred_at: Micros,
+    pub actor: String,
+    pub data: AdminData,
+    /// The `data` object as compact JSON with sorted keys.
+    pub payload: String,
+}
+
+/// Either kind of input record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Entry(EntryEvent),
+    Admin(AdminEvent),
+}
+
+impl Event {
+    pub fn occurred_at(&self) -> Micros {
+        match self {
+            Event::Entry(e) => e.occurred_at,
+            Event::Admin(a) => a.occurred_at,
+        }
+    }
+}
+
+/// Which of the two event shapes a line claims to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Entry,
+    Admin,
+}
+
+/// Decodes one input line. `Ok(None)` for a blank line (skipped, not rejected).
+pub fn parse_line(line: &[u8]) -> Result<Option<Event>, RecordError> {
+    if line.len() > MAX_RECORD_BYTES {
+        return Err(RecordError(format!(
+            "record is {} bytes, over the {MAX_RECORD_BYTES}-byte limit",
+            line.len()
+        )));
+    }
+    let text = std::str::from_utf8(line)
+        .map_err(|e| RecordError(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    parse_json(text).map(Some)
+}
+
+/// Decodes one JSON record (a line, a Kinesis record, an SQS message body).
+pub fn parse_json(text: &str) -> Result<Event, RecordError> {
+    if text.len() > MAX_RECORD_BYTES {
+        return Err(RecordError(format!(
+            "record is {} bytes, over the {MAX_RECORD_BYTES}-byte limit",
+            text.len()
+        )));
+    }
+    // serde would read a JSON array positionally into the envelope's fields.
+    if !text.trim_start().starts_with('{') {
+        return Err(RecordError("invalid JSON: a record must be a JSON object".into()));
+    }
+    let env: Envelope<'_> = serde_json::from_str(text).map_err(json_error)?;
+    if env.kind.is_some() {
+        parse_admin(&env).map(Event::Admin)
+    } else {
+        parse_entry(&env).map(Event::Entry)
+    }
+}
+
+/// Decodes a record that must be an entry event (a Kinesis record).
+pub fn parse_entry_json(text: &str) -> Result<EntryEvent, RecordError> {
+    match parse_json(text)? {
+        Event::Entry(e) => Ok(e),
+        Event::Admin(_) => Err(RecordError("an admin event where an entry event was expected".into())),
+    }
+}
+
+/// Decodes a record that must be an admin event (an SQS message).
+pub fn parse_admin_json(text: &str) -> Result<AdminEvent, RecordError> {
+    match parse_json(text)? {
+        Event::Admin(a) => Ok(a),
+        Event::Entry(_) => Err(RecordError("an entry event where an admin event was expected (no `type`)".into())),
+    }
+}
+
+fn json_error(e: serde_json::Error) -> RecordError {
+    // serde_json's messages name the field and the expected type but, for strings,
+    // may quote the offending value; keep only the classification and position.
+    let msg = e.to_string();
+    let msg = match msg.find("invalid type: string \"") {
+        Some(_) => format!(
+            "invalid type: string, at line {} column {}",
+            e.line(),
+            e.column()
+        ),
+        None => msg,
+    };
+    RecordError(format!("invalid JSON: {msg}"))
+}
+
+/// Keeps a present field's raw text, including a literal `null`.
+fn present<'de, D>(d: D) -> Result<Option<&'de RawValue>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(default, borrow, deserialize_with = "present")]
+    event_id: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    occurred_at: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    door_id: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    card_id: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    direction: Option<&'a RawValue>,
+    #[serde(rename = "type", default, borrow, deserialize_with = "present")]
+    kind: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    actor: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    data: Option<&'a RawValue>,
+}
+
+fn string<'a>(raw: Option<&'a RawValue>, name: &str) -> Result<Cow<'a, str>, RecordError> {
+    let raw = raw.ok_or_else(|| RecordError::field(name, "missing"))?;
+    let s: Cow<'a, str> = match serde_json::from_str::<&'a str>(raw.get()) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(
+            serde_json::from_str::<String>(raw.get())
+                .map_err(|_| RecordError::field(name, format!("expected a string, found {}", json_kind(raw))))?,
+        ),
+    };
+    Ok(s)
+}
+
+fn json_kind(raw: &RawValue) -> &'static str {
+    match raw.get().as_bytes().first() {
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        _ => "a number",
+    }
+}
+
+fn id<'a>(raw: Option<&'a RawValue>, name: &str) -> Result<String, RecordError> {
+    let s = string(raw, name)?;
+    nonempty(s.into_owned(), name)
+}
+
+fn nonempty(s: String, name: &str) -> Result<String, RecordError> {
+    if s.is_empty() {
+        Err(RecordError::field(name, "must not be empty"))
+    } else {
+        Ok(s)
+    }
+}
+
+fn timestamp(raw: Option<&RawValue>, name: &str) -> Result<Micros, RecordError> {
+    let s = string(raw, name)?;
+    parse_rfc3339(&s).map_err(|e| RecordError::field(name, e))
+}
+
+fn parse_entry(env: &Envelope<'_>) -> Result<EntryEvent, RecordError> {
+    let event_id = id(env.event_id, "event_id")?;
+    let occurred_at = timestamp(env.occurred_at, "occurred_at")?;
+    let door_id = id(env.door_id, "door_id")?;
+    let card_id = id(env.card_id, "card_id")?;
+    let direction = match &*string(env.direction, "direction")? {
+        "in" => Direction::In,
+        "out" => Direction::Out,
+        _ => return Err(RecordError::field("direction", "expected \"in\" or \"out\"")),
+    };
+    Ok(EntryEvent {
+        event_id,
+        occurred_at,
+        door_id,
+        card_id,
+        direction,
+    })
+}
+
+fn parse_admin(env: &Envelope<'_>) -> Result<AdminEvent, RecordError> {
+    let kind_text = string(env.kind, "type")?;
+    let kind = AdminType::parse(&kind_text)
+        .ok_or_else(|| RecordError::field("type", "not a known admin event type"))?;
+    let event_id = id(env.event_id, "event_id")?;
+    let occurred_at = timestamp(env.occurred_at, "occurred_at")?;
+    let actor = id(env.actor, "actor")?;
+    let data_raw = env.data.ok_or_else(|| RecordError::field("data", "missing"))?;
+    if !data_raw.get().starts_with('{') {
+        return Err(RecordError::field(
+            "data",
+            format!("expected an object, found {}", json_kind(data_raw)),
+        ));
+    }
+    let data = parse_data(kind, data_raw.get())?;
+    let payload = serde_json::from_str::<serde_json::Value>(data_raw.get())
+        .map_err(json_error)?
+        .to_string();
+    Ok(AdminEvent {
+        event_id,
+        occurred_at,
+        actor,
+        data,
+        payload,
+    })
+}
+
+fn data_error(e: serde_json::Error) -> RecordError {
+    let mut err = json_error(e);
+    err.0 = err.0.replacen("invalid JSON: ", "`data`: ", 1);
+    err
+}
+
+#[derive(Deserialize)]
+struct ZoneData {
+    zone_id: String,
+    name: String,
+    site_id: String,
+    timezone: String,
+    capacity: u32,
+}
+
+#[derive(Deserialize)]
+struct DoorData {
+    door_id: String,
+    zone_id: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct EmployeeData {
+    employee_id: String,
+    name: String,
+    department: String,
+    status: String,
+}
+
+#[derive(Deserialize)]
+struct CardIssuedData {
+    card_id: String,
+    employee_id: String,
+    #[serde(default)]
+    valid_from: Option<String>,
+    #[serde(default)]
+    valid_until: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CardStatusData {
+    card_id: String,
+    status: String,
+}
+
+#[derive(Deserialize)]
+struct GrantData<'a> {
+    employee_id: String,
+    zone_id: String,
+    #[serde(borrow)]
+    schedule: &'a RawValue,
+}
+
+#[derive(Deserialize)]
+struct RevokeData {
+    employee_id: String,
+    zone_id: String,
+}
+
+#[derive(Deserialize)]
+struct WindowData {
+    weekdays: Vec<i64>,
+    start: String,
+    end: String,
+}
+
+fn parse_data(kind: AdminType, text: &str) -> Result<AdminData, RecordError> {
+    fn de<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, RecordError> {
+        serde_json::from_str(text).map_err(data_error)
+    }
+    Ok(match kind {
+        AdminType::ZoneUpserted => {
+            let z: ZoneData = de(text)?;
+            let timezone: Tz = z
+                .timezone
+                .parse()
+                .map_err(|_| RecordError::field("timezone", "not an IANA timezone name"))?;
+            AdminData::ZoneUpserted(Zone {
+                zone_id: nonempty(z.zone_id, "zone_id")?,
+                name: z.name,
+                site_id: nonempty(z.site_id, "site_id")?,
+                timezone,
+                capacity: z.capacity,
+            })
+        }
+        AdminType::DoorUpserted => {
+            let d: DoorData = de(text)?;
+            AdminData::DoorUpserted(Door {
+                door_id: nonempty(d.door_id, "door_id")?,
+                zone_id: nonempty(d.zone_id, "zone_id")?,
+                name: d.name,
+            })
+        }
+        AdminType::EmployeeUpserted => {
+            let e: EmployeeData = de(text)?;
+            let status = match e.status.as_str() {
+                "active" => EmployeeStatus::Active,
+                "inactive" => EmployeeStatus::Inactive,
+                _ => return Err(RecordError::field("status", "expected \"active\" or \"inactive\"")),
+            };
+            AdminData::EmployeeUpserted(Employee {
+                employee_id: nonempty(e.employee_id, "employee_id")?,
+                name: e.name,
+                department: e.department,
+                status,
+            })
+        }
+        AdminType::CardIssued => {
+            let c: CardIssuedData = de(text)?;
+            let opt_ts = |v: Option<String>, name: &str| -> Result<Option<Micros>, RecordError> {
+                v.map(|s| parse_rfc3339(&s).map_err(|e| RecordError::field(name, e)))
+                    .transpose()
+            };
+            AdminData::CardIssued {
+                card_id: nonempty(c.card_id, "card_id")?,
+                employee_id: nonempty(c.employee_id, "employee_id")?,
+                valid_from: opt_ts(c.valid_from, "valid_from")?,
+                valid_until: opt_ts(c.valid_until, "valid_until")?,
+            }
+        }
+        AdminType::CardStatusChanged => {
+            let c: CardStatusData = de(text)?;
+            let status = CardStatus::parse(&c.status)
+                .ok_or_else(|| RecordError::field("status", "not a known card status"))?;
+            AdminData::CardStatusChanged {
+                card_id: nonempty(c.card_id, "card_id")?,
+                status,
+            }
+        }
+        AdminType::AccessGranted => {
+            let g: GrantData<'_> = de(text)?;
+            AdminData::AccessGranted {
+                employee_id: nonempty(g.employee_id, "employee_id")?,
+                zone_id: nonempty(g.zone_id, "zone_id")?,
+                schedule: parse_schedule(g.schedule)?,
+            }
+        }
+        AdminType::AccessRevoked => {
+            let r: RevokeData = de(text)?;
+            AdminData::AccessRevoked {
+                employee_id: nonempty(r.employee_id, "employee_id")?,
+                zone_id: nonempty(r.zone_id, "zone_id")?,
+            }
+        }
+    })
+}
+
+fn parse_schedule(raw: &RawValue) -> Result<Schedule, RecordError> {
+    let text = raw.get();
+    if text.starts_with('"') {
+        return match serde_json::from_str::<String>(text).as_deref() {
+            Ok("always") => Ok(Schedule::Always),
+            _ => Err(RecordError::field("schedule", "expected \"always\" or an object")),
+        };
+    }
+    if !text.starts_with('{') {
+        return Err(RecordError::field("schedule", "expected \"always\" or an object"));
+    }
+    let w: WindowData = serde_json::from_str(text).map_err(|e| {
+        let mut err = data_error(e);
+        err.0 = err.0.replacen("`data`", "`schedule`", 1);
+        err
+    })?;
+    let mut weekdays = 0u8;
+    for d in w.weekdays {
+        if !(1..=7).contains(&d) {
+            return Err(RecordError::field("schedule.weekdays", "weekday outside 1–7"));
+        }
+        weekdays |= 1 << d;
+    }
+    let start_min = parse_hhmm(&w.start, false).ok_or_else(|| {
+        RecordError::field("schedule.start", "expected HH:MM (00:00–23:59)")
+    })?;
+    let end_min = parse_hhmm(&w.end, true)
+        .ok_or_else(|| RecordError::field("schedule.end", "expected HH:MM (00:00–24:00)"))?;
+    Ok(Schedule::Window {
+        weekdays,
+        start_min,
+        end_min,
+    })
+}
+
+/// `HH:MM`, exactly five characters; `24:00` only where `allow_24` (an end time).
+fn parse_hhmm(s: &str, allow_24: bool) -> Option<u16> {
+    let b = s.as_bytes();
+    if b.len() != 5 || b[2] != b':' || ![0, 1, 3, 4].iter().all(|&i| b[i].is_ascii_digit()) {
+        return None;
+    }
+    let h = u16::from(b[0] - b'0') * 10 + u16::from(b[1] - b'0');
+    let m = u16::from(b[3] - b'0') * 10 + u16::from(b[4] - b'0');
+    match (h, m) {
+        (24, 0) if allow_24 => Some(1440),
+        (0..=23, 0..=59) => Some(h * 60 + m),
+        _ => None,
+    }
+}

@@ -1,0 +1,22 @@
+//! The vocabulary shared by every accesslake stage.
+//!
+//! - [`event`]: entry and admin events and their strict decoder ([`parse_line`]).
+//! - [`reason`]: [`Outcome`] and the [`Reason`] codes of the decision rules.
+//! - [`record`]: the rows of the lake tables ([`Decision`], [`AdminRecord`], [`Rejected`]).
+//! - [`schema`]: one Arrow schema per lake [`Table`].
+//! - [`time`]: strict RFC 3339 parsing to UTC microseconds and the [`Clock`].
+
+pub mod event;
+pub mod reason;
+pub mod record;
+pub mod schema;
+pub mod time;
+
+pub use event::{
+    AdminData, AdminEvent, AdminType, CardStatus, Direction, Door, Employee, EmployeeStatus,
+    EntryEvent, Event, MAX_RECORD_BYTES, RecordError, Schedule, Zone, parse_json, parse_line,
+};
+pub use reason::{Outcome, Reason};
+pub use record::{AdminRecord, Decision, LocalTime, Rejected, Source};
+pub use schema::Table;
+pub use time::{Clock, FixedClock, Micros, SystemClock, format_rfc3339, parse_rfc3339, utc_date};

@@ -1,0 +1,97 @@
+//! The rows the pipeline lands in the lake, one type per table (SPEC 4).
+
+use crate::event::{AdminType, Direction};
+use crate::reason::{Outcome, Reason};
+use crate::time::Micros;
+
+/// Zone-local calendar fields of a decision, computed at decision time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LocalTime {
+    pub date: chrono::NaiveDate,
+    pub hour: i8,
+    /// ISO weekday, 1 = Monday.
+    pub weekday: i8,
+}
+
+/// One decided scan: a `decisions` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub event_id: String,
+    pub occurred_at: Micros,
+    pub processed_at: Micros,
+    pub site_id: Option<String>,
+    pub zone_id: Option<String>,
+    pub door_id: String,
+    pub card_id: String,
+    pub employee_id: Option<String>,
+    pub direction: Direction,
+    pub outcome: Outcome,
+    pub reason: Reason,
+    pub presence_change: i8,
+    pub local: Option<LocalTime>,
+}
+
+/// One recorded admin event, applied or not: an `admin_events` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminRecord {
+    pub event_id: String,
+    pub occurred_at: Micros,
+    pub received_at: Micros,
+    pub actor: String,
+    pub admin_type: AdminType,
+    pub entity_id: String,
+    pub payload: String,
+    pub applied: bool,
+    /// `stale`, `unknown_employee`, `unknown_zone` or `unknown_card` when not applied.
+    pub error: Option<&'static str>,
+}
+
+/// Where a record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    Kinesis,
+    Sqs,
+    File,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Kinesis => "kinesis",
+            Source::Sqs => "sqs",
+            Source::File => "file",
+        }
+    }
+}
+
+/// A record that could not be decoded: a `rejected` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    pub received_at: Micros,
+    pub source: Source,
+    /// Sequence number, message id, or `file:line`.
+    pub source_ref: String,
+    pub error: String,
+    /// The first 64 KiB of the record, invalid UTF-8 replaced by U+FFFD.
+    pub raw: String,
+}
+
+impl Rejected {
+    /// Builds a rejected row, keeping at most [`crate::MAX_RECORD_BYTES`] of the raw bytes.
+    pub fn new(
+        received_at: Micros,
+        source: Source,
+        source_ref: String,
+        error: String,
+        raw: &[u8],
+    ) -> Self {
+        let cut = &raw[..raw.len().min(crate::MAX_RECORD_BYTES)];
+        Rejected {
+            received_at,
+            source,
+            source_ref,
+            error,
+            raw: String::from_utf8_lossy(cut).into_owned(),
+        }
+    }
+}

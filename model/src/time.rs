@@ -1,0 +1,215 @@
+//! Strict RFC 3339 timestamps (SPEC 3.1) as UTC microseconds since the epoch.
+//!
+//! The grammar accepted is RFC 3339 `date-time`: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.
+//! `T` and `Z` may be lower case (RFC 3339 §5.6 note); a space separator, a missing
+//! offset, out-of-range or calendar-invalid fields are errors. Fractions of any length
+//! are accepted and truncated to microseconds. Leap seconds (`:60`) are rejected: no
+//! reader clock emits them and they have no UTC-microsecond representation.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// Microseconds since 1970-01-01T00:00:00Z.
+pub type Micros = i64;
+
+/// Why a timestamp string was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an RFC 3339 timestamp: {0}")]
+pub struct TimestampError(pub &'static str);
+
+fn digits(b: &[u8], from: usize, n: usize) -> Result<u32, TimestampError> {
+    let s = b.get(from..from + n).ok_or(TimestampError("too short"))?;
+    let mut v = 0u32;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return Err(TimestampError("expected a digit"));
+        }
+        v = v * 10 + u32::from(c - b'0');
+    }
+    Ok(v)
+}
+
+fn expect(b: &[u8], at: usize, want: &[u8]) -> Result<(), TimestampError> {
+    match b.get(at) {
+        Some(c) if want.contains(c) => Ok(()),
+        _ => Err(TimestampError("unexpected character")),
+    }
+}
+
+/// Parses a strict RFC 3339 timestamp into UTC microseconds.
+pub fn parse_rfc3339(s: &str) -> Result<Micros, TimestampError> {
+    let b = s.as_bytes();
+    let year = digits(b, 0, 4)?;
+    expect(b, 4, b"-")?;
+    let month = digits(b, 5, 2)?;
+    expect(b, 7, b"-")?;
+    let day = digits(b, 8, 2)?;
+    expect(b, 10, b"Tt")?;
+    let hour = digits(b, 11, 2)?;
+    expect(b, 13, b":")?;
+    let minute = digits(b, 14, 2)?;
+    expect(b, 16, b":")?;
+    let second = digits(b, 17, 2)?;
+    if hour > 23 || minute > 59 || second > 59 {
+        return Err(TimestampError("time of day out of range"));
+    }
+    let date = NaiveDate::from_ymd_opt(year as i32, month, day)
+        .ok_or(TimestampError("not a calendar date"))?;
+    let mut i = 19;
+    let mut micros = 0u32;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while let Some(c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            if i - start < 6 {
+                micros = micros * 10 + u32::from(c - b'0');
+            }
+            i += 1;
+        }
+        let n = i - start;
+        if n == 0 {
+            return Err(TimestampError("empty fraction"));
+        }
+        for _ in n..6 {
+            micros *= 10;
+        }
+    }
+    let offset_secs: i64 = match b.get(i) {
+        Some(b'Z' | b'z') => {
+            i += 1;
+            0
+        }
+        Some(&sign @ (b'+' | b'-')) => {
+            let oh = digits(b, i + 1, 2)?;
+            expect(b, i + 3, b":")?;
+            let om = digits(b, i + 4, 2)?;
+            if oh > 23 || om > 59 {
+                return Err(TimestampError("offset out of range"));
+            }
+            i += 6;
+            let v = i64::from(oh * 3600 + om * 60);
+            if sign == b'-' { -v } else { v }
+        }
+        _ => return Err(TimestampError("missing offset (Z or ±HH:MM)")),
+    };
+    if i != b.len() {
+        return Err(TimestampError("trailing characters"));
+    }
+    let days = i64::from(date.num_days_from_ce()) - UNIX_EPOCH_DAYS_FROM_CE;
+    let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset_secs;
+    Ok(secs * 1_000_000 + i64::from(micros))
+}
+
+use chrono::Datelike;
+const UNIX_EPOCH_DAYS_FROM_CE: i64 = 719_163;
+
+/// Formats UTC microseconds as RFC 3339 with a `Z` suffix and microsecond precision.
+pub fn format_rfc3339(t: Micros) -> String {
+    match DateTime::<Utc>::from_timestamp_micros(t) {
+        Some(dt) => dt.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        None => format!("invalid({t})"),
+    }
+}
+
+/// The UTC calendar date of an instant, as used for `dt=` partitions.
+pub fn utc_date(t: Micros) -> NaiveDate {
+    let days = t.div_euclid(86_400_000_000);
+    NaiveDate::from_num_days_from_ce_opt((days + UNIX_EPOCH_DAYS_FROM_CE) as i32)
+        .unwrap_or(NaiveDate::MIN)
+}
+
+/// A source of "now", so that processing times are deterministic in tests.
+pub trait Clock: Send + Sync {
+    /// Current time in UTC microseconds.
+    fn now(&self) -> Micros;
+}
+
+/// The machine's clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Micros {
+        Utc::now().timestamp_micros()
+    }
+}
+
+/// A clock stopped at one instant.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub Micros);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Micros {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(s: &str) -> Micros {
+        parse_rfc3339(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn accepts_offsets_and_fractions() {
+        let base = ok("2026-03-02T08:01:02Z");
+        assert_eq!(base, 1_772_438_462_000_000);
+        assert_eq!(ok("2026-03-02T08:01:02.123Z"), base + 123_000);
+        assert_eq!(ok("2026-03-02T09:01:02+01:00"), base);
+        assert_eq!(ok("2026-03-02T03:31:02-04:30"), base);
+        assert_eq!(ok("2026-03-02t08:01:02z"), base);
+        // beyond six digits is truncated, not rounded
+        assert_eq!(ok("2026-03-02T08:01:02.1234569Z"), base + 123_456);
+        assert_eq!(ok("2026-03-02T08:01:02.000000000001Z"), base);
+        assert_eq!(ok("1969-12-31T23:59:59.5Z"), -500_000);
+        assert_eq!(ok("2024-02-29T00:00:00Z"), 1_709_164_800_000_000);
+    }
+
+    #[test]
+    fn rejects_everything_else() {
+        for bad in [
+            "",
+            "2026-03-02 08:01:02Z",
+            "2026-03-02T08:01:02",
+            "2026-03-02T08:01Z",
+            "2026-02-30T08:01:02Z",
+            "2025-02-29T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-00-01T00:00:00Z",
+            "2026-03-02T24:00:00Z",
+            "2026-03-02T23:60:00Z",
+            "2026-03-02T23:59:60Z",
+            "2026-03-02T08:01:02.Z",
+            "2026-03-02T08:01:02+0100",
+            "2026-03-02T08:01:02+24:00",
+            "2026-03-02T08:01:02Z ",
+            " 2026-03-02T08:01:02Z",
+            "2026-3-02T08:01:02Z",
+            "+2026-03-02T08:01:02Z",
+            "2026-03-02T08:01:02.12a3Z",
+            "2026-03-02T08:01:02ZZ",
+            "２０２６-03-02T08:01:02Z",
+        ] {
+            assert!(parse_rfc3339(bad).is_err(), "accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn formats_round_trip() {
+        let t = ok("2026-03-02T08:01:02.123456Z");
+        assert_eq!(format_rfc3339(t), "2026-03-02T08:01:02.123456Z");
+        assert_eq!(utc_date(t).to_string(), "2026-03-02");
+        assert_eq!(utc_date(-1).to_string(), "1969-12-31");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_chrono(secs in 0i64..4_102_444_800, micros in 0u32..1_000_000, off in -1439i32..1440) {
+            let utc = DateTime::<Utc>::from_timestamp(secs, micros * 1000).unwrap();
+            let fixed = chrono::FixedOffset::east_opt(off * 60).unwrap();
+            let text = utc.with_timezone(&fixed).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            proptest::prop_assert_eq!(parse_rfc3339(&text).unwrap(), secs * 1_000_000 + i64::from(micros));
+        }
+    }
+}
