@@ -1,0 +1,25 @@
+//! Deciding scans and applying admin events, and keeping the state they need.
+//!
+//! - [`decide()`]: the decision rules of SPEC 3 as a pure function of [`State`].
+//! - [`apply_admin`]: admin semantics (stale, unknown entity, last writer wins).
+//! - [`StateStore`]: where state lives — [`EmbeddedStore`] (redb) and [`MemoryStore`].
+//! - [`Processor`]: a chunk of events in order, deduplicated by event_id.
+//! - [`reader`]: bounded JSONL reading and the streaming merge of files.
+//! - [`local`]: the local pipeline behind `accesslake ingest`.
+
+pub mod apply;
+pub mod decide;
+mod error;
+pub mod local;
+pub mod processor;
+pub mod reader;
+pub mod state;
+pub mod store;
+
+pub use apply::apply_admin;
+pub use decide::{decide, schedule_allows};
+pub use error::{Error, Result};
+pub use local::{IngestOptions, LocalPipeline, Summary};
+pub use processor::{ChunkOutput, Processor, Stats};
+pub use state::{Card, EntityRef, Grant, State};
+pub use store::{Commit, EmbeddedStore, MemoryStore, StateStore};

@@ -1,0 +1,191 @@
+//! Processing a chunk of events in order against the state: duplicates
+//! dropped by event_id, entry events decided, admin events applied.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use accesslake_model::{AdminRecord, Clock, Decision, Event, Outcome, Reason, Rejected};
+
+use crate::apply::apply_admin;
+use crate::decide::{apply_presence, decide};
+use crate::state::State;
+use crate::store::{Commit, StateStore, rejected_key};
+use crate::Result;
+
+/// What one chunk produced.
+#[derive(Debug, Default)]
+pub struct ChunkOutput {
+    pub decisions: Vec<Decision>,
+    pub admin: Vec<AdminRecord>,
+    pub rejected: Vec<Rejected>,
+    pub stats: Stats,
+    entry_ids: Vec<String>,
+    admin_ids: Vec<String>,
+    rejected_keys: Vec<String>,
+}
+
+/// Counts for summaries and metrics.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Stats {
+    pub entries_decided: u64,
+    pub granted: u64,
+    pub denied: u64,
+    pub by_reason: BTreeMap<Reason, u64>,
+    pub admin_applied: u64,
+    pub admin_not_applied: u64,
+    pub duplicate_entries: u64,
+    pub duplicate_admin: u64,
+    pub rejected: u64,
+    pub duplicate_rejected: u64,
+}
+
+impl Stats {
+    pub fn add(&mut self, o: &Stats) {
+        self.entries_decided += o.entries_decided;
+        self.granted += o.granted;
+        self.denied += o.denied;
+        for (r, n) in &o.by_reason {
+            *self.by_reason.entry(*r).or_default() += n;
+        }
+        self.admin_applied += o.admin_applied;
+        self.admin_not_applied += o.admin_not_applied;
+        self.duplicate_entries += o.duplicate_entries;
+        self.duplicate_admin += o.duplicate_admin;
+        self.rejected += o.rejected;
+        self.duplicate_rejected += o.duplicate_rejected;
+    }
+}
+
+/// Decides events against a [`StateStore`], chunk by chunk.
+///
+/// `process` changes the in-memory state; `commit` makes it durable. If a
+/// chunk's processing or commit fails, discard the processor (or call
+/// [`Processor::reload`]): its memory is then ahead of the store.
+pub struct Processor<S: StateStore> {
+    store: S,
+    state: State,
+    clock: Arc<dyn Clock>,
+}
+
+impl<S: StateStore> std::fmt::Debug for Processor<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Processor").finish_non_exhaustive()
+    }
+}
+
+impl<S: StateStore> Processor<S> {
+    pub fn new(store: S, clock: Arc<dyn Clock>) -> Result<Self> {
+        let state = store.load()?;
+        Ok(Processor { store, state, clock })
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    /// Drops uncommitted changes by reloading the committed state.
+    pub fn reload(&mut self) -> Result<()> {
+        self.state = self.store.load()?;
+        Ok(())
+    }
+
+    /// Processes events in the given order, and rejected records (kept once).
+    pub fn process(&mut self, events: &[Event], rejected: Vec<Rejected>) -> Result<ChunkOutput> {
+        let mut out = ChunkOutput::default();
+        let entry_ids: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Entry(e) => Some(e.event_id.as_str()),
+                Event::Admin(_) => None,
+            })
+            .collect();
+        let admin_ids: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Admin(a) => Some(a.event_id.as_str()),
+                Event::Entry(_) => None,
+            })
+            .collect();
+        let mut known_entry = self.store.known_entry_ids(&entry_ids)?.into_iter();
+        let mut known_admin = self.store.known_admin_ids(&admin_ids)?.into_iter();
+        let mut seen_entry: HashSet<&str> = HashSet::with_capacity(entry_ids.len());
+        let mut seen_admin: HashSet<&str> = HashSet::new();
+        let now = self.clock.now();
+
+        for ev in events {
+            match ev {
+                Event::Entry(e) => {
+                    let known = known_entry.next().unwrap_or(false);
+                    if known || !seen_entry.insert(e.event_id.as_str()) {
+                        out.stats.duplicate_entries += 1;
+                        continue;
+                    }
+                    let d = decide(&self.state, e, now);
+                    apply_presence(&mut self.state, &d);
+                    out.stats.entries_decided += 1;
+                    match d.outcome {
+                        Outcome::Granted => out.stats.granted += 1,
+                        Outcome::Denied => out.stats.denied += 1,
+                    }
+                    *out.stats.by_reason.entry(d.reason).or_default() += 1;
+                    out.entry_ids.push(e.event_id.clone());
+                    out.decisions.push(d);
+                }
+                Event::Admin(a) => {
+                    let known = known_admin.next().unwrap_or(false);
+                    if known || !seen_admin.insert(a.event_id.as_str()) {
+                        out.stats.duplicate_admin += 1;
+                        continue;
+                    }
+                    let rec = apply_admin(&mut self.state, a, now);
+                    if rec.applied {
+                        out.stats.admin_applied += 1;
+                    } else {
+                        out.stats.admin_not_applied += 1;
+                    }
+                    out.admin_ids.push(a.event_id.clone());
+                    out.admin.push(rec);
+                }
+            }
+        }
+
+        let keys: Vec<String> = rejected
+            .iter()
+            .map(|r| rejected_key(&r.source_ref, r.raw.as_bytes()))
+            .collect();
+        let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let known = self.store.known_rejected_keys(&key_refs)?;
+        let mut seen: HashSet<&str> = HashSet::new();
+        for ((r, key), known) in rejected.into_iter().zip(&keys).zip(known) {
+            if known || !seen.insert(key.as_str()) {
+                out.stats.duplicate_rejected += 1;
+                continue;
+            }
+            out.stats.rejected += 1;
+            out.rejected_keys.push(key.clone());
+            out.rejected.push(r);
+        }
+        Ok(out)
+    }
+
+    /// Makes a processed chunk durable: its event ids, rejected keys and every
+    /// entity it changed, in one store transaction.
+    pub fn commit(&mut self, out: &ChunkOutput) -> Result<()> {
+        let dirty = self.state.take_dirty();
+        self.store.commit(&Commit {
+            state: &self.state,
+            dirty: &dirty,
+            entry_ids: &out.entry_ids,
+            admin_ids: &out.admin_ids,
+            rejected_keys: &out.rejected_keys,
+        })
+    }
+}

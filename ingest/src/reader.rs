@@ -1,0 +1,248 @@
+//! Reading JSON Lines input with bounded memory, and the streaming merge of
+//! several files (SPEC 3, "Local ordering").
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use accesslake_model::{Clock, Event, MAX_RECORD_BYTES, Rejected, Source, parse_line};
+
+use crate::{Error, Result};
+
+/// One line's outcome.
+#[derive(Debug)]
+pub enum Line {
+    Event(Event),
+    Rejected { line_no: u64, error: String, raw: Vec<u8> },
+}
+
+/// Reads lines of at most [`MAX_RECORD_BYTES`]; a longer line is consumed
+/// to its end without being held in memory and reported as rejected.
+#[derive(Debug)]
+pub struct JsonlReader<R> {
+    inner: R,
+    line_no: u64,
+    buf: Vec<u8>,
+    bytes_read: u64,
+}
+
+impl<R: BufRead> JsonlReader<R> {
+    pub fn new(inner: R) -> Self {
+        JsonlReader {
+            inner,
+            line_no: 0,
+            buf: Vec::with_capacity(1024),
+            bytes_read: 0,
+        }
+    }
+
+    /// Bytes consumed so far (for progress).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// Reads one physical line into `buf` (without the newline and a `\r`
+    /// before it); returns its full length, or `None` at end of input.
+    fn read_line(&mut self) -> std::io::Result<Option<usize>> {
+        self.buf.clear();
+        let mut len = 0usize;
+        let mut any = false;
+        loop {
+            let chunk = match self.inner.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if chunk.is_empty() {
+                break;
+            }
+            any = true;
+            let (part, done) = match memchr::memchr(b'\n', chunk) {
+                Some(i) => (&chunk[..i], Some(i + 1)),
+                None => (chunk, None),
+            };
+            let room = (MAX_RECORD_BYTES + 1).saturating_sub(self.buf.len());
+            self.buf.extend_from_slice(&part[..part.len().min(room)]);
+            len += part.len();
+            let consumed = done.unwrap_or(chunk.len());
+            self.inner.consume(consumed);
+            self.bytes_read += consumed as u64;
+            if done.is_some() {
+                break;
+            }
+        }
+        if !any {
+            return Ok(None);
+        }
+        if len <= MAX_RECORD_BYTES + 1 && self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+            len -= 1;
+        }
+        Ok(Some(len))
+    }
+
+    /// The next event or rejected line; blank lines are skipped.
+    pub fn next_line(&mut self) -> std::io::Result<Option<Line>> {
+        loop {
+            let Some(len) = self.read_line()? else {
+                return Ok(None);
+            };
+            self.line_no += 1;
+            if len > MAX_RECORD_BYTES {
+                self.buf.truncate(MAX_RECORD_BYTES);
+                return Ok(Some(Line::Rejected {
+                    line_no: self.line_no,
+                    error: format!("line is {len} bytes, over the {MAX_RECORD_BYTES}-byte limit"),
+                    raw: std::mem::take(&mut self.buf),
+                }));
+            }
+            match parse_line(&self.buf) {
+                Ok(None) => continue,
+                Ok(Some(ev)) => return Ok(Some(Line::Event(ev))),
+                Err(e) => {
+                    return Ok(Some(Line::Rejected {
+                        line_no: self.line_no,
+                        error: e.0,
+                        raw: std::mem::take(&mut self.buf),
+                    }));
+                }
+            }
+        }
+    }
+}
+
+/// An item of the merged input.
+#[derive(Debug)]
+pub enum Item {
+    Event(Event),
+    Rejected(Rejected),
+}
+
+struct Cursor {
+    name: String,
+    reader: JsonlReader<Box<dyn BufRead + Send>>,
+    head: Option<Event>,
+}
+
+/// Merges several JSONL streams: each is read in its own line order; the
+/// stream whose next event has the smallest `occurred_at` goes first, on a
+/// tie admin before entry, then the stream named first. Rejected lines are
+/// emitted as soon as they are read. Memory holds one event per stream.
+pub struct Merge<'c> {
+    cursors: Vec<Cursor>,
+    rejected: VecDeque<Rejected>,
+    clock: &'c dyn Clock,
+}
+
+impl std::fmt::Debug for Merge<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Merge").field("streams", &self.cursors.len()).finish()
+    }
+}
+
+impl<'c> Merge<'c> {
+    /// Opens every file first, so a missing one fails before anything is read.
+    pub fn open(paths: &[impl AsRef<Path>], clock: &'c dyn Clock) -> Result<Self> {
+        let mut streams: Vec<(String, Box<dyn BufRead + Send>)> = Vec::new();
+        for p in paths {
+            let p = p.as_ref();
+            let f = File::open(p).map_err(|source| Error::Input {
+                path: p.display().to_string(),
+                source,
+            })?;
+            streams.push((
+                p.display().to_string(),
+                Box::new(BufReader::with_capacity(1 << 20, f)),
+            ));
+        }
+        Self::from_streams(streams, clock)
+    }
+
+    /// Merges arbitrary readers; `name` is the `file` part of `source_ref`.
+    pub fn from_streams(
+        streams: Vec<(String, Box<dyn BufRead + Send>)>,
+        clock: &'c dyn Clock,
+    ) -> Result<Self> {
+        let mut m = Merge {
+            cursors: streams
+                .into_iter()
+                .map(|(name, r)| Cursor {
+                    name,
+                    reader: JsonlReader::new(r),
+                    head: None,
+                })
+                .collect(),
+            rejected: VecDeque::new(),
+            clock,
+        };
+        for i in 0..m.cursors.len() {
+            m.refill(i)?;
+        }
+        Ok(m)
+    }
+
+    /// Total bytes consumed from all streams.
+    pub fn bytes_read(&self) -> u64 {
+        self.cursors.iter().map(|c| c.reader.bytes_read()).sum()
+    }
+
+    fn refill(&mut self, i: usize) -> Result<()> {
+        let c = &mut self.cursors[i];
+        loop {
+            let line = c.reader.next_line().map_err(|source| Error::Input {
+                path: c.name.clone(),
+                source,
+            })?;
+            match line {
+                None => {
+                    c.head = None;
+                    return Ok(());
+                }
+                Some(Line::Event(ev)) => {
+                    c.head = Some(ev);
+                    return Ok(());
+                }
+                Some(Line::Rejected {
+                    line_no,
+                    error,
+                    raw,
+                }) => self.rejected.push_back(Rejected::new(
+                    self.clock.now(),
+                    Source::File,
+                    format!("{}:{line_no}", c.name),
+                    error,
+                    &raw,
+                )),
+            }
+        }
+    }
+
+    /// The next item, or `None` when every stream is exhausted.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Option<Item>> {
+        if let Some(r) = self.rejected.pop_front() {
+            return Ok(Some(Item::Rejected(r)));
+        }
+        let mut best: Option<(usize, (i64, u8))> = None;
+        for (i, c) in self.cursors.iter().enumerate() {
+            if let Some(ev) = &c.head {
+                let key = (ev.occurred_at(), u8::from(matches!(ev, Event::Entry(_))));
+                if best.is_none_or(|(_, k)| key < k) {
+                    best = Some((i, key));
+                }
+            }
+        }
+        let Some((i, _)) = best else {
+            return Ok(None);
+        };
+        let ev = self.cursors[i].head.take();
+        self.refill(i)?;
+        Ok(ev.map(Item::Event))
+    }
+}
+
+/// Reads everything from a `Read` as one stream (tests, stdin).
+pub fn stream<R: Read + Send + 'static>(name: &str, r: R) -> (String, Box<dyn BufRead + Send>) {
+    (name.to_string(), Box::new(BufReader::new(r)))
+}

@@ -1,0 +1,183 @@
+//! The live state that decisions read: dimensions, grants, presence and the
+//! version (last applied `occurred_at`) of every admin entity.
+//!
+//! `State` is plain data in memory; a [`crate::StateStore`] persists it. Every
+//! mutation records what it touched in [`State::take_dirty`], so a store
+//! writes only what changed in a chunk.
+
+use std::collections::{HashMap, HashSet};
+
+use accesslake_model::{CardStatus, Door, Employee, Micros, Schedule, Zone};
+
+/// A card as issued, with its current status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Card {
+    pub card_id: String,
+    pub employee_id: String,
+    pub status: CardStatus,
+    pub valid_from: Option<Micros>,
+    pub valid_until: Option<Micros>,
+}
+
+/// Permission for one employee to enter one zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub employee_id: String,
+    pub zone_id: String,
+    pub schedule: Schedule,
+    pub granted_by: String,
+    pub granted_at: Micros,
+}
+
+/// Which persisted item a mutation touched.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EntityRef {
+    Zone(String),
+    Door(String),
+    Employee(String),
+    Card(String),
+    /// (employee_id, zone_id)
+    Grant(String, String),
+    /// (employee_id, zone_id): the employee is inside the zone.
+    Presence(String, String),
+}
+
+impl EntityRef {
+    /// The entity's kind name, as stored.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EntityRef::Zone(_) => "zone",
+            EntityRef::Door(_) => "door",
+            EntityRef::Employee(_) => "employee",
+            EntityRef::Card(_) => "card",
+            EntityRef::Grant(..) => "grant",
+            EntityRef::Presence(..) => "presence",
+        }
+    }
+
+    /// The two key parts (the second is empty for single-id entities).
+    pub fn key(&self) -> (&str, &str) {
+        match self {
+            EntityRef::Zone(a) | EntityRef::Door(a) | EntityRef::Employee(a) | EntityRef::Card(a) => {
+                (a, "")
+            }
+            EntityRef::Grant(a, b) | EntityRef::Presence(a, b) => (a, b),
+        }
+    }
+}
+
+/// Everything the decision rules and admin semantics read.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct State {
+    pub zones: HashMap<String, Zone>,
+    pub doors: HashMap<String, Door>,
+    pub employees: HashMap<String, Employee>,
+    pub cards: HashMap<String, Card>,
+    /// employee_id → zone_id → grant
+    pub grants: HashMap<String, HashMap<String, Grant>>,
+    /// employee_id → zones the employee is inside
+    pub inside: HashMap<String, HashSet<String>>,
+    /// Last applied `occurred_at` per admin entity (zone, door, employee, card, grant).
+    pub versions: HashMap<EntityRef, Micros>,
+    dirty: HashSet<EntityRef>,
+}
+
+impl State {
+    pub fn grant(&self, employee_id: &str, zone_id: &str) -> Option<&Grant> {
+        self.grants.get(employee_id)?.get(zone_id)
+    }
+
+    pub fn is_inside(&self, employee_id: &str, zone_id: &str) -> bool {
+        self.inside
+            .get(employee_id)
+            .is_some_and(|zones| zones.contains(zone_id))
+    }
+
+    /// Marks or clears presence of an employee in a zone.
+    pub fn set_inside(&mut self, employee_id: &str, zone_id: &str, inside: bool) {
+        let changed = if inside {
+            self.inside
+                .entry(employee_id.to_string())
+                .or_default()
+                .insert(zone_id.to_string())
+        } else {
+            let removed = self
+                .inside
+                .get_mut(employee_id)
+                .is_some_and(|z| z.remove(zone_id));
+            if self.inside.get(employee_id).is_some_and(HashSet::is_empty) {
+                self.inside.remove(employee_id);
+            }
+            removed
+        };
+        if changed {
+            self.dirty.insert(EntityRef::Presence(
+                employee_id.to_string(),
+                zone_id.to_string(),
+            ));
+        }
+    }
+
+    pub fn put_zone(&mut self, z: Zone) {
+        self.dirty.insert(EntityRef::Zone(z.zone_id.clone()));
+        self.zones.insert(z.zone_id.clone(), z);
+    }
+
+    pub fn put_door(&mut self, d: Door) {
+        self.dirty.insert(EntityRef::Door(d.door_id.clone()));
+        self.doors.insert(d.door_id.clone(), d);
+    }
+
+    pub fn put_employee(&mut self, e: Employee) {
+        self.dirty.insert(EntityRef::Employee(e.employee_id.clone()));
+        self.employees.insert(e.employee_id.clone(), e);
+    }
+
+    pub fn put_card(&mut self, c: Card) {
+        self.dirty.insert(EntityRef::Card(c.card_id.clone()));
+        self.cards.insert(c.card_id.clone(), c);
+    }
+
+    pub fn put_grant(&mut self, g: Grant) {
+        self.dirty.insert(EntityRef::Grant(g.employee_id.clone(), g.zone_id.clone()));
+        self.grants
+            .entry(g.employee_id.clone())
+            .or_default()
+            .insert(g.zone_id.clone(), g);
+    }
+
+    pub fn remove_grant(&mut self, employee_id: &str, zone_id: &str) {
+        if let Some(zones) = self.grants.get_mut(employee_id) {
+            if zones.remove(zone_id).is_some() {
+                self.dirty
+                    .insert(EntityRef::Grant(employee_id.to_string(), zone_id.to_string()));
+            }
+            if zones.is_empty() {
+                self.grants.remove(employee_id);
+            }
+        }
+    }
+
+    /// Records that an admin event for `entity` was applied at `occurred_at`.
+    pub fn set_version(&mut self, entity: EntityRef, occurred_at: Micros) {
+        self.versions.insert(entity, occurred_at);
+    }
+
+    /// The entities changed since the last call (presence included; versions
+    /// are persisted with their entity and listed under it).
+    pub fn take_dirty(&mut self) -> Vec<EntityRef> {
+        let mut v: Vec<EntityRef> = self.dirty.drain().collect();
+        v.sort();
+        v
+    }
+
+    /// Marks an entity whose version changed without a value change (a no-op revoke).
+    pub(crate) fn touch(&mut self, e: EntityRef) {
+        self.dirty.insert(e);
+    }
+
+    /// Number of (employee, zone) pairs marked inside.
+    pub fn presence_count(&self) -> usize {
+        self.inside.values().map(HashSet::len).sum()
+    }
+}

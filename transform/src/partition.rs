@@ -1,0 +1,123 @@
+//! Hive-style partitioning (SPEC 4), as pure functions: rows → `dt` groups,
+//! and (table, dt, file name) → object key. Only validated parts reach a key,
+//! so no input can address anything outside its partition.
+
+use std::collections::BTreeMap;
+
+use accesslake_model::Table;
+use chrono::{Datelike, NaiveDate};
+use object_store::path::Path;
+
+use crate::rows::LakeRow;
+use crate::{Error, Result};
+
+/// One partition of one table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PartitionKey {
+    pub table: Table,
+    pub dt: NaiveDate,
+}
+
+impl PartitionKey {
+    /// `<table>/dt=YYYY-MM-DD`
+    pub fn prefix(&self) -> Result<Path> {
+        let dt = dt_string(self.dt)?;
+        Ok(Path::from(format!("{}/dt={dt}", self.table.name())))
+    }
+}
+
+/// `YYYY-MM-DD` for years 0–9999; other years cannot name a partition.
+pub fn dt_string(dt: NaiveDate) -> Result<String> {
+    if !(0..=9999).contains(&dt.year()) {
+        return Err(Error::UnsafeKey(dt.to_string(), "dt year outside 0000-9999"));
+    }
+    Ok(dt.format("%Y-%m-%d").to_string())
+}
+
+/// Groups rows by their `dt`, each group sorted for writing.
+pub fn partition_rows<R: LakeRow>(rows: &[R]) -> BTreeMap<NaiveDate, Vec<&R>> {
+    let mut groups: BTreeMap<NaiveDate, Vec<&R>> = BTreeMap::new();
+    for r in rows {
+        groups.entry(r.dt()).or_default().push(r);
+    }
+    for g in groups.values_mut() {
+        g.sort_by(|a, b| a.sort_cmp(b));
+    }
+    groups
+}
+
+/// The object key of a data file: `<table>/dt=YYYY-MM-DD/<file_name>`.
+/// File names are restricted to `[A-Za-z0-9._-]`, not starting with `.` or `_`
+/// (which readers treat as hidden).
+pub fn file_key(key: PartitionKey, file_name: &str) -> Result<Path> {
+    let ok_chars = file_name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if file_name.is_empty() || !ok_chars || file_name.starts_with(['.', '_']) || file_name.len() > 200 {
+        return Err(Error::UnsafeKey(file_name.to_string(), "file name"));
+    }
+    Ok(Path::from(format!("{}/{file_name}", key.prefix()?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accesslake_model::{Rejected, Source, parse_rfc3339};
+
+    fn rej(t: &str, r: &str) -> Rejected {
+        Rejected::new(parse_rfc3339(t).unwrap(), Source::File, r.into(), "e".into(), b"x")
+    }
+
+    #[test]
+    fn groups_by_utc_date_and_sorts() {
+        let rows = vec![
+            rej("2026-03-02T23:59:59.999999Z", "b"),
+            rej("2026-03-03T00:00:00Z", "c"),
+            rej("2026-03-02T00:00:00+01:00", "a"),
+            rej("2026-03-02T00:00:00Z", "a2"),
+        ];
+        let g = partition_rows(&rows);
+        let keys: Vec<String> = g.keys().map(|d| d.to_string()).collect();
+        assert_eq!(keys, ["2026-03-01", "2026-03-02", "2026-03-03"]);
+        let day2: Vec<&str> = g[&NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()]
+            .iter()
+            .map(|r| r.source_ref.as_str())
+            .collect();
+        assert_eq!(day2, ["a2", "b"]);
+    }
+
+    #[test]
+    fn keys_are_confined_to_their_partition() {
+        let key = PartitionKey {
+            table: Table::Decisions,
+            dt: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        };
+        assert_eq!(
+            file_key(key, "part-abc-0001.parquet").unwrap().as_ref(),
+            "decisions/dt=2026-03-02/part-abc-0001.parquet"
+        );
+        for bad in ["", "../x", "a/b", ".hidden", "_tmp", "x\0y", "a%2Fb", "é"] {
+            assert!(file_key(key, bad).is_err(), "{bad:?}");
+        }
+        let far = PartitionKey {
+            table: Table::Rejected,
+            dt: NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap(),
+        };
+        assert!(far.prefix().is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_accepted_name_stays_in_its_partition(name in "\\PC{0,40}", days in 0i64..3_000_000) {
+            let dt = NaiveDate::from_num_days_from_ce_opt(days as i32).unwrap();
+            let key = PartitionKey { table: Table::AdminEvents, dt };
+            if let Ok(path) = file_key(key, &name) {
+                let parts: Vec<_> = path.parts().collect();
+                proptest::prop_assert_eq!(parts.len(), 3);
+                proptest::prop_assert_eq!(parts[0].as_ref(), "admin_events");
+                proptest::prop_assert!(parts[1].as_ref().starts_with("dt="));
+                proptest::prop_assert_eq!(parts[2].as_ref(), name.as_str());
+            }
+        }
+    }
+}
