@@ -431,7 +431,7 @@ fn json_kind(raw: &RawValue) -> &'static str {
     }
 }
 
-fn id<'a>(raw: Option<&'a RawValue>, name: &str) -> Result<String, RecordError> {
+fn id(raw: Option<&RawValue>, name: &str) -> Result<String, RecordError> {
     let s = string(raw, name)?;
     nonempty(s.into_owned(), name)
 }

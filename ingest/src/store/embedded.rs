@@ -17,7 +17,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::codec;
 use super::{Commit, StateStore};
-use crate::state::{EntityRef, State};
+use crate::state::State;
 use crate::Result;
 
 const ENTRY_IDS: TableDefinition<&str, ()> = TableDefinition::new("entry_event_ids");
@@ -79,6 +79,11 @@ impl EmbeddedStore {
             path: path.to_path_buf(),
             lake_id,
         })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// A short id, fixed at creation, that makes this lake's file names unique.
@@ -213,10 +218,9 @@ impl StateStore for EmbeddedStore {
                     Some(v) => entities.insert(key, v.as_slice())?,
                     None => entities.remove(key)?,
                 };
-                if !matches!(e, EntityRef::Presence(..)) {
-                    if let Some(&v) = c.state.versions.get(e) {
-                        versions.insert(key, v)?;
-                    }
+                // Presence has no version; every other entity carries its own.
+                if let Some(&v) = c.state.versions.get(e) {
+                    versions.insert(key, v)?;
                 }
             }
             txn.open_table(META)?.remove(META_PENDING)?;

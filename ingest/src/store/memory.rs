@@ -64,10 +64,8 @@ impl StateStore for MemoryStore {
                 Some(v) => self.entities.insert(key(e), v),
                 None => self.entities.remove(&key(e)),
             };
-            if !matches!(e, EntityRef::Presence(..)) {
-                if let Some(&v) = c.state.versions.get(e) {
-                    self.versions.insert(key(e), v);
-                }
+            if let Some(&v) = c.state.versions.get(e) {
+                self.versions.insert(key(e), v);
             }
         }
         Ok(())
