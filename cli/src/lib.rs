@@ -1,2 +1,0 @@
-//! The `accesslake` binary lives in `main.rs`; this library target exists so
-//! end-to-end tests can locate the built binary through Cargo.
