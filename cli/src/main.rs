@@ -62,6 +62,9 @@ enum Command {
         /// Events per chunk: one state commit and one file per table and day per chunk.
         #[arg(long, default_value_t = IngestOptions::default().chunk_events)]
         chunk: usize,
+        /// Print the summary as one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
         /// Input files, JSON Lines.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -115,10 +118,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Ingest { lake, chunk, files } => {
+        Command::Ingest {
+            lake,
+            chunk,
+            json,
+            files,
+        } => {
             let rt = tokio::runtime::Builder::new_current_thread().build()?;
             let summary = rt.block_on(ingest(lake.clone(), chunk, files))?;
-            print_summary(&summary, &lake);
+            if json {
+                println!("{}", summary_json(&summary));
+            } else {
+                print_summary(&summary, &lake);
+            }
             Ok(())
         }
     }
@@ -157,6 +169,34 @@ async fn ingest(lake: PathBuf, chunk: usize, files: Vec<PathBuf>) -> anyhow::Res
         .await?;
     bar.finish_and_clear();
     Ok(summary)
+}
+
+fn summary_json(s: &Summary) -> serde_json::Value {
+    let st = &s.stats;
+    let reasons: serde_json::Map<String, serde_json::Value> = st
+        .by_reason
+        .iter()
+        .map(|(r, n)| (r.as_str().to_string(), (*n).into()))
+        .collect();
+    serde_json::json!({
+        "events_read": s.events_read,
+        "decisions": st.entries_decided,
+        "granted": st.granted,
+        "denied": st.denied,
+        "by_reason": reasons,
+        "admin_applied": st.admin_applied,
+        "admin_not_applied": st.admin_not_applied,
+        "duplicate_entries": st.duplicate_entries,
+        "duplicate_admin": st.duplicate_admin,
+        "duplicate_rejected": st.duplicate_rejected,
+        "rejected": st.rejected,
+        "files_written": s.files_written,
+        "rows_written": s.rows_written,
+        "bytes_written": s.bytes_written,
+        "recovered_files": s.recovered_files,
+        "seconds": s.elapsed.as_secs_f64(),
+        "events_per_second": s.events_per_second(),
+    })
 }
 
 fn print_summary(s: &Summary, lake: &std::path::Path) {
