@@ -1,6 +1,8 @@
 //! `accesslake`: the command line. Only argument handling and wiring live
 //! here; the work is done by the library crates.
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -164,7 +166,11 @@ async fn ingest(lake: PathBuf, chunk: usize, files: Vec<PathBuf>) -> anyhow::Res
     let summary = pipeline
         .ingest(&mut merge, &opts, &mut |bytes, s| {
             bar.set_position(bytes);
-            bar.set_message(format!("{} events, {:.0}/s", s.events_read, s.events_per_second()));
+            bar.set_message(format!(
+                "{} events, {:.0}/s",
+                s.events_read,
+                s.events_per_second()
+            ));
         })
         .await?;
     bar.finish_and_clear();
@@ -235,7 +241,10 @@ fn print_summary(s: &Summary, lake: &std::path::Path) {
         s.bytes_written as f64 / (1 << 20) as f64
     );
     if s.recovered_files > 0 {
-        println!("  recovered          {:>12}   files of an interrupted run removed", s.recovered_files);
+        println!(
+            "  recovered          {:>12}   files of an interrupted run removed",
+            s.recovered_files
+        );
     }
     println!(
         "  time               {:>11.2}s   {:.0} events/s",

@@ -16,7 +16,17 @@ fn text(b: &[u8]) -> String {
 }
 
 fn generate(dir: &Path, seed: &str) -> Output {
-    accesslake(&["gen", "--seed", seed, "--employees", "40", "--days", "3", "--out", dir.to_str().unwrap()])
+    accesslake(&[
+        "gen",
+        "--seed",
+        seed,
+        "--employees",
+        "40",
+        "--days",
+        "3",
+        "--out",
+        dir.to_str().unwrap(),
+    ])
 }
 
 #[test]
@@ -31,8 +41,16 @@ fn gen_is_deterministic_for_a_seed() {
     for f in ["admin.jsonl", "entries.jsonl"] {
         let fa = std::fs::read(a.join(f)).unwrap();
         assert!(!fa.is_empty());
-        assert_eq!(fa, std::fs::read(b.join(f)).unwrap(), "{f} differs for one seed");
-        assert_ne!(fa, std::fs::read(c.join(f)).unwrap(), "{f} is the same for two seeds");
+        assert_eq!(
+            fa,
+            std::fs::read(b.join(f)).unwrap(),
+            "{f} differs for one seed"
+        );
+        assert_ne!(
+            fa,
+            std::fs::read(c.join(f)).unwrap(),
+            "{f} is the same for two seeds"
+        );
     }
 }
 
@@ -60,7 +78,10 @@ fn ingest_reports_counts_and_succeeds_with_bad_lines() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(s["decisions"].as_u64().unwrap() > 300);
-    assert!(s["rejected"].as_u64().unwrap() > 0, "the fixture has malformed lines: {s}");
+    assert!(
+        s["rejected"].as_u64().unwrap() > 0,
+        "the fixture has malformed lines: {s}"
+    );
     assert_eq!(
         s["granted"].as_u64().unwrap() + s["denied"].as_u64().unwrap(),
         s["decisions"].as_u64().unwrap()
@@ -71,25 +92,44 @@ fn ingest_reports_counts_and_succeeds_with_bad_lines() {
     let out = accesslake(&a.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.status.success());
     let summary = text(&out.stdout);
-    assert!(summary.contains("scans decided") && summary.contains("duplicates dropped"), "{summary}");
-    assert!(summary.contains("files written                 0"), "a second run writes nothing:\n{summary}");
+    assert!(
+        summary.contains("scans decided") && summary.contains("duplicates dropped"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("files written                 0"),
+        "a second run writes nothing:\n{summary}"
+    );
 }
 
 #[test]
 fn missing_input_and_unwritable_lake_are_one_line_errors() {
     let d = tempfile::tempdir().unwrap();
     let lake = d.path().join("lake");
-    let out = accesslake(&["ingest", "--lake", lake.to_str().unwrap(), "/nonexistent/entries.jsonl"]);
+    let out = accesslake(&[
+        "ingest",
+        "--lake",
+        lake.to_str().unwrap(),
+        "/nonexistent/entries.jsonl",
+    ]);
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.contains("/nonexistent/entries.jsonl") && err.starts_with("accesslake: "), "{err}");
+    assert!(
+        err.contains("/nonexistent/entries.jsonl") && err.starts_with("accesslake: "),
+        "{err}"
+    );
 
     let input = d.path().join("x.jsonl");
     std::fs::write(&input, "{}\n").unwrap();
     let blocker = d.path().join("file-not-dir");
     std::fs::write(&blocker, "").unwrap();
-    let out = accesslake(&["ingest", "--lake", blocker.join("lake").to_str().unwrap(), input.to_str().unwrap()]);
+    let out = accesslake(&[
+        "ingest",
+        "--lake",
+        blocker.join("lake").to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");

@@ -111,7 +111,10 @@ fn rules_at_known_door(
     if card.valid_from.is_some_and(|from| ev.occurred_at < from) {
         return (Reason::CardNotYetValid, 0);
     }
-    if card.valid_until.is_some_and(|until| ev.occurred_at >= until) {
+    if card
+        .valid_until
+        .is_some_and(|until| ev.occurred_at >= until)
+    {
         return (Reason::CardExpired, 0);
     }
     let active = state

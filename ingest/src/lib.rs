@@ -7,6 +7,8 @@
 //! - [`reader`]: bounded JSONL reading and the streaming merge of files.
 //! - [`local`]: the local pipeline behind `accesslake ingest`.
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod apply;
 pub mod decide;
 mod error;

@@ -17,10 +17,10 @@ use accesslake_transform::{Lake, LakeFile};
 use object_store::path::Path as ObjectPath;
 use tracing::{debug, info, info_span};
 
+use crate::Result;
 use crate::processor::{ChunkOutput, Processor, Stats};
 use crate::reader::{Item, Merge};
 use crate::store::EmbeddedStore;
-use crate::Result;
 
 /// Tuning of a local ingest run.
 #[derive(Debug, Clone)]
@@ -72,7 +72,9 @@ pub struct LocalPipeline {
 
 impl std::fmt::Debug for LocalPipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalPipeline").field("lake", &self.lake).finish()
+        f.debug_struct("LocalPipeline")
+            .field("lake", &self.lake)
+            .finish()
     }
 }
 
@@ -91,7 +93,10 @@ impl LocalPipeline {
             lake.delete(&ObjectPath::from(key.as_str())).await?;
         }
         if !pending.is_empty() {
-            info!(files = pending.len(), "removed files of an uncommitted batch");
+            info!(
+                files = pending.len(),
+                "removed files of an uncommitted batch"
+            );
             store.clear_pending()?;
         }
         Ok(LocalPipeline {
@@ -181,7 +186,11 @@ impl LocalPipeline {
             summary.bytes_written += f.bytes.len() as u64;
         }
         self.processor.commit(&out)?;
-        debug!(files = files.len(), ms = t.elapsed().as_millis() as u64, "chunk committed");
+        debug!(
+            files = files.len(),
+            ms = t.elapsed().as_millis() as u64,
+            "chunk committed"
+        );
         Ok(())
     }
 

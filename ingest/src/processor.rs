@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use accesslake_model::{AdminRecord, Clock, Decision, Event, Outcome, Reason, Rejected};
 
+use crate::Result;
 use crate::apply::apply_admin;
 use crate::decide::{apply_presence, decide};
 use crate::state::State;
 use crate::store::{Commit, StateStore, rejected_key};
-use crate::Result;
 
 /// What one chunk produced.
 #[derive(Debug, Default)]
@@ -76,7 +76,11 @@ impl<S: StateStore> std::fmt::Debug for Processor<S> {
 impl<S: StateStore> Processor<S> {
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Result<Self> {
         let state = store.load()?;
-        Ok(Processor { store, state, clock })
+        Ok(Processor {
+            store,
+            state,
+            clock,
+        })
     }
 
     pub fn state(&self) -> &State {

@@ -14,7 +14,11 @@ use crate::{Error, Result};
 #[derive(Debug)]
 pub enum Line {
     Event(Event),
-    Rejected { line_no: u64, error: String, raw: Vec<u8> },
+    Rejected {
+        line_no: u64,
+        error: String,
+        raw: Vec<u8>,
+    },
 }
 
 /// Reads lines of at most [`MAX_RECORD_BYTES`]; a longer line is consumed
@@ -137,7 +141,9 @@ pub struct Merge<'c> {
 
 impl std::fmt::Debug for Merge<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Merge").field("streams", &self.cursors.len()).finish()
+        f.debug_struct("Merge")
+            .field("streams", &self.cursors.len())
+            .finish()
     }
 }
 

@@ -58,9 +58,10 @@ impl EntityRef {
     /// The two key parts (the second is empty for single-id entities).
     pub fn key(&self) -> (&str, &str) {
         match self {
-            EntityRef::Zone(a) | EntityRef::Door(a) | EntityRef::Employee(a) | EntityRef::Card(a) => {
-                (a, "")
-            }
+            EntityRef::Zone(a)
+            | EntityRef::Door(a)
+            | EntityRef::Employee(a)
+            | EntityRef::Card(a) => (a, ""),
             EntityRef::Grant(a, b) | EntityRef::Presence(a, b) => (a, b),
         }
     }
@@ -129,7 +130,8 @@ impl State {
     }
 
     pub fn put_employee(&mut self, e: Employee) {
-        self.dirty.insert(EntityRef::Employee(e.employee_id.clone()));
+        self.dirty
+            .insert(EntityRef::Employee(e.employee_id.clone()));
         self.employees.insert(e.employee_id.clone(), e);
     }
 
@@ -139,7 +141,8 @@ impl State {
     }
 
     pub fn put_grant(&mut self, g: Grant) {
-        self.dirty.insert(EntityRef::Grant(g.employee_id.clone(), g.zone_id.clone()));
+        self.dirty
+            .insert(EntityRef::Grant(g.employee_id.clone(), g.zone_id.clone()));
         self.grants
             .entry(g.employee_id.clone())
             .or_default()
@@ -149,8 +152,10 @@ impl State {
     pub fn remove_grant(&mut self, employee_id: &str, zone_id: &str) {
         if let Some(zones) = self.grants.get_mut(employee_id) {
             if zones.remove(zone_id).is_some() {
-                self.dirty
-                    .insert(EntityRef::Grant(employee_id.to_string(), zone_id.to_string()));
+                self.dirty.insert(EntityRef::Grant(
+                    employee_id.to_string(),
+                    zone_id.to_string(),
+                ));
             }
             if zones.is_empty() {
                 self.grants.remove(employee_id);

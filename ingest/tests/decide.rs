@@ -16,7 +16,10 @@ fn each_rule_gives_its_reason() {
     let at = "2026-03-02T10:00:00Z";
     assert_eq!(reason(&mut w, at, "nope", "c1", "in"), Reason::UnknownDoor);
     assert_eq!(reason(&mut w, at, "d", "c1", "out"), Reason::Egress);
-    assert_eq!(reason(&mut w, at, "d", "c-unknown", "in"), Reason::UnknownCard);
+    assert_eq!(
+        reason(&mut w, at, "d", "c-unknown", "in"),
+        Reason::UnknownCard
+    );
     assert_eq!(reason(&mut w, at, "od", "c1", "in"), Reason::NoAccess);
     assert_eq!(reason(&mut w, at, "d", "c1", "in"), Reason::Ok);
     assert_eq!(reason(&mut w, at, "d", "c1", "in"), Reason::AntiPassback);
@@ -31,12 +34,19 @@ fn each_rule_gives_its_reason() {
         let d = w.scan(at, "d", "c1", "in");
         assert_eq!(d.reason, want, "{status}");
         assert_eq!(d.outcome, Outcome::Denied);
-        assert_eq!(d.employee_id.as_deref(), Some("e1"), "holder is reported for {status}");
+        assert_eq!(
+            d.employee_id.as_deref(),
+            Some("e1"),
+            "holder is reported for {status}"
+        );
         assert_eq!(d.presence_change, 0);
     }
     w.status("c1", "active");
     w.employee("e1", "inactive");
-    assert_eq!(reason(&mut w, at, "d", "c1", "in"), Reason::EmployeeInactive);
+    assert_eq!(
+        reason(&mut w, at, "d", "c1", "in"),
+        Reason::EmployeeInactive
+    );
 }
 
 #[test]
@@ -50,7 +60,8 @@ fn rules_apply_in_order() {
     w.status("c1", "stolen");
     assert_eq!(reason(&mut w, at, "d", "c1", "out"), Reason::Egress);
     // 4 before 5 and 6.
-    w.card("c2", "e1", Some("2027-01-01T00:00:00Z"), None).status("c2", "lost");
+    w.card("c2", "e1", Some("2027-01-01T00:00:00Z"), None)
+        .status("c2", "lost");
     w.employee("e1", "inactive");
     assert_eq!(reason(&mut w, at, "d", "c2", "in"), Reason::CardLost);
     // 5 before 6.
@@ -59,21 +70,36 @@ fn rules_apply_in_order() {
     // 6 before 7.
     w.zone("z2", "UTC").door("d2", "z2");
     w.card("c3", "e1", None, None);
-    assert_eq!(reason(&mut w, at, "d2", "c3", "in"), Reason::EmployeeInactive);
+    assert_eq!(
+        reason(&mut w, at, "d2", "c3", "in"),
+        Reason::EmployeeInactive
+    );
     // 7 before 8.
     w.employee("e1", "active");
     assert_eq!(reason(&mut w, at, "d2", "c3", "in"), Reason::NoAccess);
     // 8 before 9: inside and outside the schedule is outside_schedule.
     w.grant("e1", "z2", r#""always""#);
     assert_eq!(reason(&mut w, at, "d2", "c3", "in"), Reason::Ok);
-    w.grant("e1", "z2", r#"{"weekdays":[6,7],"start":"00:00","end":"24:00"}"#);
-    assert_eq!(reason(&mut w, at, "d2", "c3", "in"), Reason::OutsideSchedule);
+    w.grant(
+        "e1",
+        "z2",
+        r#"{"weekdays":[6,7],"start":"00:00","end":"24:00"}"#,
+    );
+    assert_eq!(
+        reason(&mut w, at, "d2", "c3", "in"),
+        Reason::OutsideSchedule
+    );
 }
 
 #[test]
 fn validity_bounds_are_from_inclusive_until_exclusive() {
     let mut w = standard();
-    w.card("c1", "e1", Some("2026-03-02T09:00:00Z"), Some("2026-03-02T17:00:00+00:00"));
+    w.card(
+        "c1",
+        "e1",
+        Some("2026-03-02T09:00:00Z"),
+        Some("2026-03-02T17:00:00+00:00"),
+    );
     let cases = [
         ("2026-03-02T08:59:59.999999Z", Reason::CardNotYetValid),
         ("2026-03-02T09:00:00Z", Reason::Ok),
@@ -90,15 +116,19 @@ fn validity_bounds_are_from_inclusive_until_exclusive() {
 fn schedule_start_inclusive_end_exclusive_in_zone_time() {
     let mut w = standard();
     w.zone("ny", "America/New_York").door("nyd", "ny");
-    w.grant("e1", "ny", r#"{"weekdays":[1,2,3,4,5],"start":"07:00","end":"19:00"}"#);
+    w.grant(
+        "e1",
+        "ny",
+        r#"{"weekdays":[1,2,3,4,5],"start":"07:00","end":"19:00"}"#,
+    );
     // 2026-03-02 is a Monday; New York is UTC-5 in early March.
     let cases = [
         ("2026-03-02T11:59:59.999999Z", Reason::OutsideSchedule), // 06:59:59.999999
-        ("2026-03-02T12:00:00Z", Reason::Ok),                      // 07:00
-        ("2026-03-02T23:59:59.999999Z", Reason::Egress),           // (leave)
-        ("2026-03-02T23:59:59.999999Z", Reason::Ok),               // 18:59:59.999999
-        ("2026-03-03T00:00:00Z", Reason::OutsideSchedule),         // 19:00
-        ("2026-03-07T15:00:00Z", Reason::OutsideSchedule),         // Saturday 10:00
+        ("2026-03-02T12:00:00Z", Reason::Ok),                     // 07:00
+        ("2026-03-02T23:59:59.999999Z", Reason::Egress),          // (leave)
+        ("2026-03-02T23:59:59.999999Z", Reason::Ok),              // 18:59:59.999999
+        ("2026-03-03T00:00:00Z", Reason::OutsideSchedule),        // 19:00
+        ("2026-03-07T15:00:00Z", Reason::OutsideSchedule),        // Saturday 10:00
     ];
     for (at, want) in cases {
         let dir = if want == Reason::Egress { "out" } else { "in" };
@@ -144,7 +174,11 @@ fn overnight_windows_run_into_the_next_day() {
     let mut w = standard();
     w.zone("u", "UTC").door("ud", "u");
     // Friday night shift 22:00 → Saturday 06:00 is listed as weekday 5.
-    w.grant("e1", "u", r#"{"weekdays":[5],"start":"22:00","end":"06:00"}"#);
+    w.grant(
+        "e1",
+        "u",
+        r#"{"weekdays":[5],"start":"22:00","end":"06:00"}"#,
+    );
     let cases = [
         ("2026-03-06T21:59:59Z", Reason::OutsideSchedule), // Fri before start
         ("2026-03-06T22:00:00Z", Reason::Ok),              // Fri start
@@ -161,12 +195,26 @@ fn overnight_windows_run_into_the_next_day() {
         }
     }
     // Sunday night into Monday wraps the week.
-    w.grant("e1", "u", r#"{"weekdays":[7],"start":"23:00","end":"01:00"}"#);
-    assert_eq!(reason(&mut w, "2026-03-09T00:30:00Z", "ud", "c1", "in"), Reason::Ok);
+    w.grant(
+        "e1",
+        "u",
+        r#"{"weekdays":[7],"start":"23:00","end":"01:00"}"#,
+    );
+    assert_eq!(
+        reason(&mut w, "2026-03-09T00:30:00Z", "ud", "c1", "in"),
+        Reason::Ok
+    );
     // start == end is a full 24 hours from start.
-    w.grant("e1", "u", r#"{"weekdays":[1],"start":"12:00","end":"12:00"}"#);
+    w.grant(
+        "e1",
+        "u",
+        r#"{"weekdays":[1],"start":"12:00","end":"12:00"}"#,
+    );
     w.scan("2026-03-09T00:31:00Z", "ud", "c1", "out");
-    assert_eq!(reason(&mut w, "2026-03-10T11:59:00Z", "ud", "c1", "in"), Reason::Ok);
+    assert_eq!(
+        reason(&mut w, "2026-03-10T11:59:00Z", "ud", "c1", "in"),
+        Reason::Ok
+    );
 }
 
 #[test]
@@ -174,18 +222,28 @@ fn presence_and_egress() {
     let mut w = standard();
     let at = "2026-03-02T10:00:00Z";
     let d = w.scan(at, "d", "c1", "out");
-    assert_eq!((d.reason, d.presence_change), (Reason::Egress, 0), "not inside yet");
+    assert_eq!(
+        (d.reason, d.presence_change),
+        (Reason::Egress, 0),
+        "not inside yet"
+    );
     assert_eq!(w.scan(at, "d", "c1", "in").presence_change, 1);
     assert!(w.state.is_inside("e1", "z"));
     // Someone else's card used to leave changes nothing for e1.
     w.employee("e2", "active").card("c2", "e2", None, None);
     assert_eq!(w.scan(at, "d", "c2", "out").presence_change, 0);
     let d = w.scan(at, "d", "c-unknown", "out");
-    assert_eq!((d.reason, d.presence_change, d.employee_id), (Reason::Egress, 0, None));
+    assert_eq!(
+        (d.reason, d.presence_change, d.employee_id),
+        (Reason::Egress, 0, None)
+    );
     // A lost card still lets its holder out, and clears their presence.
     w.status("c1", "lost");
     let d = w.scan(at, "d", "c1", "out");
-    assert_eq!((d.reason, d.outcome, d.presence_change), (Reason::Egress, Outcome::Granted, -1));
+    assert_eq!(
+        (d.reason, d.outcome, d.presence_change),
+        (Reason::Egress, Outcome::Granted, -1)
+    );
     assert!(!w.state.is_inside("e1", "z"));
 }
 
@@ -212,9 +270,15 @@ fn a_moved_door_decides_in_its_new_zone() {
     w.scan("2026-03-02T10:00:01Z", "d", "c1", "out");
     w.door("d", "z2");
     let d = w.scan("2026-03-02T10:00:02Z", "d", "c1", "in");
-    assert_eq!((d.zone_id.as_deref(), d.site_id.as_deref(), d.reason), (Some("z2"), Some("site-z2"), Reason::NoAccess));
+    assert_eq!(
+        (d.zone_id.as_deref(), d.site_id.as_deref(), d.reason),
+        (Some("z2"), Some("site-z2"), Reason::NoAccess)
+    );
     let l = d.local.unwrap();
-    assert_eq!((l.date.to_string(), l.hour, l.weekday), ("2026-03-02".into(), 18, 1));
+    assert_eq!(
+        (l.date.to_string(), l.hour, l.weekday),
+        ("2026-03-02".into(), 18, 1)
+    );
 }
 
 #[test]

@@ -5,7 +5,9 @@ use accesslake_ingest::reader::{Item, Merge, stream};
 use accesslake_model::{Event, FixedClock};
 
 fn entry(id: &str, at: &str) -> String {
-    format!(r#"{{"event_id":"{id}","occurred_at":"{at}","door_id":"d","card_id":"c","direction":"in"}}"#)
+    format!(
+        r#"{{"event_id":"{id}","occurred_at":"{at}","door_id":"d","card_id":"c","direction":"in"}}"#
+    )
 }
 
 fn admin(id: &str, at: &str) -> String {
@@ -35,9 +37,27 @@ fn order(files: Vec<(&str, Vec<String>)>) -> Vec<String> {
 #[test]
 fn smallest_next_record_first_with_ties_admin_then_file_order() {
     let got = order(vec![
-        ("e1", vec![entry("x1", "2026-03-02T08:00:00Z"), entry("x2", "2026-03-02T09:00:00Z")]),
-        ("e2", vec![entry("y1", "2026-03-02T08:00:00Z"), entry("y2", "2026-03-02T08:30:00+00:00")]),
-        ("a", vec![admin("a1", "2026-03-02T09:00:00+01:00"), admin("a2", "2026-03-02T09:00:00Z")]),
+        (
+            "e1",
+            vec![
+                entry("x1", "2026-03-02T08:00:00Z"),
+                entry("x2", "2026-03-02T09:00:00Z"),
+            ],
+        ),
+        (
+            "e2",
+            vec![
+                entry("y1", "2026-03-02T08:00:00Z"),
+                entry("y2", "2026-03-02T08:30:00+00:00"),
+            ],
+        ),
+        (
+            "a",
+            vec![
+                admin("a1", "2026-03-02T09:00:00+01:00"),
+                admin("a2", "2026-03-02T09:00:00Z"),
+            ],
+        ),
     ]);
     // 08:00 tie: admin a1 (08:00Z written as 09:00+01:00) first, then x1 (file named first), y1.
     assert_eq!(got, ["a1", "x1", "y1", "y2", "a2", "x2"]);
@@ -46,12 +66,21 @@ fn smallest_next_record_first_with_ties_admin_then_file_order() {
 #[test]
 fn a_late_line_is_processed_where_it_stands() {
     let got = order(vec![
-        ("e", vec![
-            entry("e1", "2026-03-02T08:00:00Z"),
-            entry("e2", "2026-03-02T12:00:00Z"),
-            entry("late", "2026-03-02T09:00:00Z"),
-        ]),
-        ("a", vec![admin("a1", "2026-03-02T10:00:00Z"), admin("a2", "2026-03-02T13:00:00Z")]),
+        (
+            "e",
+            vec![
+                entry("e1", "2026-03-02T08:00:00Z"),
+                entry("e2", "2026-03-02T12:00:00Z"),
+                entry("late", "2026-03-02T09:00:00Z"),
+            ],
+        ),
+        (
+            "a",
+            vec![
+                admin("a1", "2026-03-02T10:00:00Z"),
+                admin("a2", "2026-03-02T13:00:00Z"),
+            ],
+        ),
     ]);
     // `late` waits behind e2 in its file; the merge never reorders within a file.
     assert_eq!(got, ["e1", "a1", "e2", "late", "a2"]);
@@ -60,7 +89,14 @@ fn a_late_line_is_processed_where_it_stands() {
 #[test]
 fn a_bad_line_is_rejected_when_read_and_holds_nothing_up() {
     let got = order(vec![
-        ("e", vec![entry("e1", "2026-03-02T08:00:00Z"), "garbage".into(), entry("e2", "2026-03-02T12:00:00Z")]),
+        (
+            "e",
+            vec![
+                entry("e1", "2026-03-02T08:00:00Z"),
+                "garbage".into(),
+                entry("e2", "2026-03-02T12:00:00Z"),
+            ],
+        ),
         ("a", vec![admin("a1", "2026-03-02T10:00:00Z")]),
     ]);
     assert_eq!(got, ["e1", "rejected e:2", "a1", "e2"]);

@@ -10,15 +10,44 @@ use accesslake_model::{Decision, Direction, Event, FixedClock, Outcome, Reason, 
 use proptest::prelude::*;
 use world::{admin_event, entry, t};
 
-const TZS: [&str; 5] = ["UTC", "Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"];
+const TZS: [&str; 5] = [
+    "UTC",
+    "Europe/London",
+    "America/New_York",
+    "Asia/Kolkata",
+    "Australia/Lord_Howe",
+];
 
 #[derive(Debug, Clone)]
 enum Step {
-    Scan { id: u8, minute: u32, door: u8, card: u8, out: bool },
-    Status { card: u8, status: u8, minute: u32 },
-    Grant { emp: u8, zone: u8, sched: Option<(u8, u16, u16)>, minute: u32 },
-    Revoke { emp: u8, zone: u8, minute: u32 },
-    Reissue { card: u8, emp: u8, minute: u32 },
+    Scan {
+        id: u8,
+        minute: u32,
+        door: u8,
+        card: u8,
+        out: bool,
+    },
+    Status {
+        card: u8,
+        status: u8,
+        minute: u32,
+    },
+    Grant {
+        emp: u8,
+        zone: u8,
+        sched: Option<(u8, u16, u16)>,
+        minute: u32,
+    },
+    Revoke {
+        emp: u8,
+        zone: u8,
+        minute: u32,
+    },
+    Reissue {
+        card: u8,
+        emp: u8,
+        minute: u32,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -44,9 +73,17 @@ fn schedule(s: Option<(u8, u16, u16)>) -> String {
     match s {
         None => r#""always""#.into(),
         Some((days, start, end)) => {
-            let list: Vec<String> = (1..=7).filter(|d| days & (1 << (d - 1)) != 0).map(|d: u8| d.to_string()).collect();
+            let list: Vec<String> = (1..=7)
+                .filter(|d| days & (1 << (d - 1)) != 0)
+                .map(|d: u8| d.to_string())
+                .collect();
             let hm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
-            format!(r#"{{"weekdays":[{}],"start":"{}","end":"{}"}}"#, list.join(","), hm(start.min(1439)), hm(end))
+            format!(
+                r#"{{"weekdays":[{}],"start":"{}","end":"{}"}}"#,
+                list.join(","),
+                hm(start.min(1439)),
+                hm(end)
+            )
         }
     }
 }
@@ -61,44 +98,95 @@ fn events(tzs: &[usize], active: &[bool], steps: &[Step]) -> Vec<Event> {
     };
     let setup = || "2026-02-01T00:00:00Z".to_string();
     for (z, tz) in tzs.iter().enumerate() {
-        evs.push(admin("zone_upserted", setup(), format!(r#"{{"zone_id":"z{z}","name":"Z","site_id":"s","timezone":"{}","capacity":2}}"#, TZS[*tz])));
+        evs.push(admin(
+            "zone_upserted",
+            setup(),
+            format!(
+                r#"{{"zone_id":"z{z}","name":"Z","site_id":"s","timezone":"{}","capacity":2}}"#,
+                TZS[*tz]
+            ),
+        ));
     }
     for d in 0..6 {
-        evs.push(admin("door_upserted", setup(), format!(r#"{{"door_id":"d{d}","zone_id":"z{}","name":"D"}}"#, d % 3)));
+        evs.push(admin(
+            "door_upserted",
+            setup(),
+            format!(r#"{{"door_id":"d{d}","zone_id":"z{}","name":"D"}}"#, d % 3),
+        ));
     }
     for (e, on) in active.iter().enumerate() {
         let status = if *on { "active" } else { "inactive" };
-        evs.push(admin("employee_upserted", setup(), format!(r#"{{"employee_id":"e{e}","name":"N","department":"D","status":"{status}"}}"#)));
+        evs.push(admin(
+            "employee_upserted",
+            setup(),
+            format!(r#"{{"employee_id":"e{e}","name":"N","department":"D","status":"{status}"}}"#),
+        ));
     }
     for c in 0..5 {
-        evs.push(admin("card_issued", setup(), format!(r#"{{"card_id":"c{c}","employee_id":"e{}"}}"#, c % 4)));
+        evs.push(admin(
+            "card_issued",
+            setup(),
+            format!(r#"{{"card_id":"c{c}","employee_id":"e{}"}}"#, c % 4),
+        ));
     }
-    let statuses = ["active", "lost", "stolen", "revoked", "destroyed", "expired"];
+    let statuses = [
+        "active",
+        "lost",
+        "stolen",
+        "revoked",
+        "destroyed",
+        "expired",
+    ];
     for s in steps {
         evs.push(match *s {
-            Step::Scan { id, minute, door, card, out } => Event::Entry(entry(
+            Step::Scan {
+                id,
+                minute,
+                door,
+                card,
+                out,
+            } => Event::Entry(entry(
                 &format!("s{id}"),
                 &at(minute),
                 &format!("d{door}"),
                 &format!("c{card}"),
                 if out { "out" } else { "in" },
             )),
-            Step::Status { card, status, minute } => admin(
+            Step::Status {
+                card,
+                status,
+                minute,
+            } => admin(
                 "card_status_changed",
                 at(minute),
-                format!(r#"{{"card_id":"c{card}","status":"{}"}}"#, statuses[status as usize]),
+                format!(
+                    r#"{{"card_id":"c{card}","status":"{}"}}"#,
+                    statuses[status as usize]
+                ),
             ),
-            Step::Grant { emp, zone, sched, minute } => admin(
+            Step::Grant {
+                emp,
+                zone,
+                sched,
+                minute,
+            } => admin(
                 "access_granted",
                 at(minute),
-                format!(r#"{{"employee_id":"e{emp}","zone_id":"z{zone}","schedule":{}}}"#, schedule(sched)),
+                format!(
+                    r#"{{"employee_id":"e{emp}","zone_id":"z{zone}","schedule":{}}}"#,
+                    schedule(sched)
+                ),
             ),
-            Step::Revoke { emp, zone, minute } => {
-                admin("access_revoked", at(minute), format!(r#"{{"employee_id":"e{emp}","zone_id":"z{zone}"}}"#))
-            }
-            Step::Reissue { card, emp, minute } => {
-                admin("card_issued", at(minute), format!(r#"{{"card_id":"c{card}","employee_id":"e{emp}"}}"#))
-            }
+            Step::Revoke { emp, zone, minute } => admin(
+                "access_revoked",
+                at(minute),
+                format!(r#"{{"employee_id":"e{emp}","zone_id":"z{zone}"}}"#),
+            ),
+            Step::Reissue { card, emp, minute } => admin(
+                "card_issued",
+                at(minute),
+                format!(r#"{{"card_id":"c{card}","employee_id":"e{emp}"}}"#),
+            ),
         });
     }
     evs

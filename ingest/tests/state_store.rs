@@ -11,35 +11,95 @@ use accesslake_model::{Event, FixedClock, Rejected, Source};
 use world::{admin_event, entry, t};
 
 fn setup_events() -> Vec<Event> {
-    let a = |id: &str, kind: &str, at: &str, data: &str| Event::Admin(admin_event(id, kind, at, data));
+    let a =
+        |id: &str, kind: &str, at: &str, data: &str| Event::Admin(admin_event(id, kind, at, data));
     vec![
-        a("a1", "zone_upserted", "2026-01-01T00:00:00Z", r#"{"zone_id":"z","name":"Zone","site_id":"s","timezone":"Europe/Paris","capacity":4}"#),
-        a("a2", "door_upserted", "2026-01-01T00:00:01Z", r#"{"door_id":"d","zone_id":"z","name":"Door"}"#),
-        a("a3", "employee_upserted", "2026-01-01T00:00:02Z", r#"{"employee_id":"e/1","name":"Zoë","department":"R&D","status":"active"}"#),
-        a("a4", "card_issued", "2026-01-01T00:00:03Z", r#"{"card_id":"c\u0000","employee_id":"e/1","valid_from":"2025-01-01T00:00:00Z","valid_until":null}"#),
-        a("a5", "access_granted", "2026-01-01T00:00:04Z", r#"{"employee_id":"e/1","zone_id":"z","schedule":{"weekdays":[1,5],"start":"22:00","end":"06:00"}}"#),
-        a("a6", "access_granted", "2026-01-01T00:00:05Z", r#"{"employee_id":"e/1","zone_id":"z","schedule":"always"}"#),
-        a("a7", "employee_upserted", "2026-01-01T00:00:02Z", r#"{"employee_id":"e2","name":"X","department":"Y","status":"inactive"}"#),
-        a("a8", "access_revoked", "2026-01-01T00:00:09Z", r#"{"employee_id":"e2","zone_id":"z"}"#),
+        a(
+            "a1",
+            "zone_upserted",
+            "2026-01-01T00:00:00Z",
+            r#"{"zone_id":"z","name":"Zone","site_id":"s","timezone":"Europe/Paris","capacity":4}"#,
+        ),
+        a(
+            "a2",
+            "door_upserted",
+            "2026-01-01T00:00:01Z",
+            r#"{"door_id":"d","zone_id":"z","name":"Door"}"#,
+        ),
+        a(
+            "a3",
+            "employee_upserted",
+            "2026-01-01T00:00:02Z",
+            r#"{"employee_id":"e/1","name":"Zoë","department":"R&D","status":"active"}"#,
+        ),
+        a(
+            "a4",
+            "card_issued",
+            "2026-01-01T00:00:03Z",
+            r#"{"card_id":"c\u0000","employee_id":"e/1","valid_from":"2025-01-01T00:00:00Z","valid_until":null}"#,
+        ),
+        a(
+            "a5",
+            "access_granted",
+            "2026-01-01T00:00:04Z",
+            r#"{"employee_id":"e/1","zone_id":"z","schedule":{"weekdays":[1,5],"start":"22:00","end":"06:00"}}"#,
+        ),
+        a(
+            "a6",
+            "access_granted",
+            "2026-01-01T00:00:05Z",
+            r#"{"employee_id":"e/1","zone_id":"z","schedule":"always"}"#,
+        ),
+        a(
+            "a7",
+            "employee_upserted",
+            "2026-01-01T00:00:02Z",
+            r#"{"employee_id":"e2","name":"X","department":"Y","status":"inactive"}"#,
+        ),
+        a(
+            "a8",
+            "access_revoked",
+            "2026-01-01T00:00:09Z",
+            r#"{"employee_id":"e2","zone_id":"z"}"#,
+        ),
     ]
 }
 
 fn conformance<S: StateStore>(make: impl Fn() -> S, reopen: impl Fn(S) -> S) {
     let clock = Arc::new(FixedClock(t("2026-06-01T00:00:00Z")));
     let mut p = Processor::new(make(), clock.clone()).unwrap();
-    assert_eq!(p.store().load().unwrap(), accesslake_ingest::State::default());
+    assert_eq!(
+        p.store().load().unwrap(),
+        accesslake_ingest::State::default()
+    );
 
-    let rejected = vec![Rejected::new(0, Source::File, "f:1".into(), "bad".into(), b"{oops")];
+    let rejected = vec![Rejected::new(
+        0,
+        Source::File,
+        "f:1".into(),
+        "bad".into(),
+        b"{oops",
+    )];
     let out = p.process(&setup_events(), rejected.clone()).unwrap();
     assert_eq!(out.rejected.len(), 1);
     // Nothing is known before the commit ...
     assert_eq!(p.store().known_admin_ids(&["a1"]).unwrap(), [false]);
     p.commit(&out).unwrap();
     // ... and everything after it.
-    assert_eq!(p.store().known_admin_ids(&["a1", "a8", "zz"]).unwrap(), [true, true, false]);
-    assert_eq!(p.store().known_entry_ids(&["a1"]).unwrap(), [false], "separate namespaces");
+    assert_eq!(
+        p.store().known_admin_ids(&["a1", "a8", "zz"]).unwrap(),
+        [true, true, false]
+    );
+    assert_eq!(
+        p.store().known_entry_ids(&["a1"]).unwrap(),
+        [false],
+        "separate namespaces"
+    );
     let key = rejected_key("f:1", b"{oops");
-    assert_eq!(p.store().known_rejected_keys(&[&key, "f:1#0"]).unwrap(), [true, false]);
+    assert_eq!(
+        p.store().known_rejected_keys(&[&key, "f:1#0"]).unwrap(),
+        [true, false]
+    );
 
     let scans: Vec<Event> = vec![
         Event::Entry(entry("s1", "2026-03-02T10:00:00Z", "d", "c\\u0000", "in")),
@@ -47,7 +107,10 @@ fn conformance<S: StateStore>(make: impl Fn() -> S, reopen: impl Fn(S) -> S) {
     ];
     let out = p.process(&scans, vec![]).unwrap();
     p.commit(&out).unwrap();
-    assert_eq!(p.store().known_entry_ids(&["s1", "s2", "s3"]).unwrap(), [true, true, false]);
+    assert_eq!(
+        p.store().known_entry_ids(&["s1", "s2", "s3"]).unwrap(),
+        [true, true, false]
+    );
 
     // What a fresh load sees equals the processor's memory: dimensions, the
     // replaced grant, presence, versions.
@@ -55,7 +118,10 @@ fn conformance<S: StateStore>(make: impl Fn() -> S, reopen: impl Fn(S) -> S) {
     let loaded = store.load().unwrap();
     assert_eq!(&loaded, p.state());
     assert!(loaded.is_inside("e/1", "z"));
-    assert_eq!(loaded.grant("e/1", "z").unwrap().schedule, accesslake_model::Schedule::Always);
+    assert_eq!(
+        loaded.grant("e/1", "z").unwrap().schedule,
+        accesslake_model::Schedule::Always
+    );
     assert_eq!(loaded.versions.len(), 7);
 
     // Leaving removes the presence from the store; a removed grant is removed.
@@ -64,13 +130,22 @@ fn conformance<S: StateStore>(make: impl Fn() -> S, reopen: impl Fn(S) -> S) {
         .process(
             &[
                 Event::Entry(entry("s3", "2026-03-02T18:00:00Z", "d", "c\\u0000", "out")),
-                Event::Admin(admin_event("a9", "access_revoked", "2026-03-02T18:00:00Z", r#"{"employee_id":"e/1","zone_id":"z"}"#)),
+                Event::Admin(admin_event(
+                    "a9",
+                    "access_revoked",
+                    "2026-03-02T18:00:00Z",
+                    r#"{"employee_id":"e/1","zone_id":"z"}"#,
+                )),
             ],
             rejected,
         )
         .unwrap();
     assert_eq!(out.decisions[0].presence_change, -1);
-    assert_eq!((out.rejected.len(), out.stats.duplicate_rejected), (0, 1), "a rejected record lands once");
+    assert_eq!(
+        (out.rejected.len(), out.stats.duplicate_rejected),
+        (0, 1),
+        "a rejected record lands once"
+    );
     p.commit(&out).unwrap();
     let store = reopen(std::mem::replace(p.store_mut(), make()));
     let loaded = store.load().unwrap();
@@ -81,7 +156,18 @@ fn conformance<S: StateStore>(make: impl Fn() -> S, reopen: impl Fn(S) -> S) {
     // An uncommitted chunk leaves no trace.
     let mut p = Processor::new(store, clock).unwrap();
     let before = p.store().load().unwrap();
-    let out = p.process(&[Event::Entry(entry("s4", "2026-03-03T10:00:00Z", "d", "c\\u0000", "in"))], vec![]).unwrap();
+    let out = p
+        .process(
+            &[Event::Entry(entry(
+                "s4",
+                "2026-03-03T10:00:00Z",
+                "d",
+                "c\\u0000",
+                "in",
+            ))],
+            vec![],
+        )
+        .unwrap();
     assert_eq!(out.decisions.len(), 1);
     assert_eq!(p.store().load().unwrap(), before);
     assert_eq!(p.store().known_entry_ids(&["s4"]).unwrap(), [false]);
@@ -115,12 +201,16 @@ fn embedded_store_conforms_and_survives_reopening() {
     let mut s = EmbeddedStore::open(&path).unwrap();
     let id = s.lake_id().to_string();
     assert_eq!(s.reserve_batch_seq().unwrap(), 1);
-    s.set_pending_files(&["decisions/dt=2026-03-02/part-x-1.parquet".into()]).unwrap();
+    s.set_pending_files(&["decisions/dt=2026-03-02/part-x-1.parquet".into()])
+        .unwrap();
     drop(s);
     let mut s = EmbeddedStore::open(&path).unwrap();
     assert_eq!(s.lake_id(), id);
     assert_eq!(s.reserve_batch_seq().unwrap(), 2);
-    assert_eq!(s.pending_files().unwrap(), ["decisions/dt=2026-03-02/part-x-1.parquet"]);
+    assert_eq!(
+        s.pending_files().unwrap(),
+        ["decisions/dt=2026-03-02/part-x-1.parquet"]
+    );
     s.clear_pending().unwrap();
     assert!(s.pending_files().unwrap().is_empty());
 }

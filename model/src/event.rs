@@ -263,9 +263,8 @@ impl AdminData {
             AdminData::ZoneUpserted(z) => z.zone_id.clone(),
             AdminData::DoorUpserted(d) => d.door_id.clone(),
             AdminData::EmployeeUpserted(e) => e.employee_id.clone(),
-            AdminData::CardIssued { card_id, .. } | AdminData::CardStatusChanged { card_id, .. } => {
-                card_id.clone()
-            }
+            AdminData::CardIssued { card_id, .. }
+            | AdminData::CardStatusChanged { card_id, .. } => card_id.clone(),
             AdminData::AccessGranted {
                 employee_id,
                 zone_id,
@@ -339,7 +338,9 @@ pub fn parse_json(text: &str) -> Result<Event, RecordError> {
     }
     // serde would read a JSON array positionally into the envelope's fields.
     if !text.trim_start().starts_with('{') {
-        return Err(RecordError("invalid JSON: a record must be a JSON object".into()));
+        return Err(RecordError(
+            "invalid JSON: a record must be a JSON object".into(),
+        ));
     }
     let env: Envelope<'_> = serde_json::from_str(text).map_err(json_error)?;
     if env.kind.is_some() {
@@ -353,7 +354,9 @@ pub fn parse_json(text: &str) -> Result<Event, RecordError> {
 pub fn parse_entry_json(text: &str) -> Result<EntryEvent, RecordError> {
     match parse_json(text)? {
         Event::Entry(e) => Ok(e),
-        Event::Admin(_) => Err(RecordError("an admin event where an entry event was expected".into())),
+        Event::Admin(_) => Err(RecordError(
+            "an admin event where an entry event was expected".into(),
+        )),
     }
 }
 
@@ -361,7 +364,9 @@ pub fn parse_entry_json(text: &str) -> Result<EntryEvent, RecordError> {
 pub fn parse_admin_json(text: &str) -> Result<AdminEvent, RecordError> {
     match parse_json(text)? {
         Event::Admin(a) => Ok(a),
-        Event::Entry(_) => Err(RecordError("an entry event where an admin event was expected (no `type`)".into())),
+        Event::Entry(_) => Err(RecordError(
+            "an entry event where an admin event was expected (no `type`)".into(),
+        )),
     }
 }
 
@@ -412,10 +417,9 @@ fn string<'a>(raw: Option<&'a RawValue>, name: &str) -> Result<Cow<'a, str>, Rec
     let raw = raw.ok_or_else(|| RecordError::field(name, "missing"))?;
     let s: Cow<'a, str> = match serde_json::from_str::<&'a str>(raw.get()) {
         Ok(s) => Cow::Borrowed(s),
-        Err(_) => Cow::Owned(
-            serde_json::from_str::<String>(raw.get())
-                .map_err(|_| RecordError::field(name, format!("expected a string, found {}", json_kind(raw))))?,
-        ),
+        Err(_) => Cow::Owned(serde_json::from_str::<String>(raw.get()).map_err(|_| {
+            RecordError::field(name, format!("expected a string, found {}", json_kind(raw)))
+        })?),
     };
     Ok(s)
 }
@@ -457,7 +461,12 @@ fn parse_entry(env: &Envelope<'_>) -> Result<EntryEvent, RecordError> {
     let direction = match &*string(env.direction, "direction")? {
         "in" => Direction::In,
         "out" => Direction::Out,
-        _ => return Err(RecordError::field("direction", "expected \"in\" or \"out\"")),
+        _ => {
+            return Err(RecordError::field(
+                "direction",
+                "expected \"in\" or \"out\"",
+            ));
+        }
     };
     Ok(EntryEvent {
         event_id,
@@ -475,7 +484,9 @@ fn parse_admin(env: &Envelope<'_>) -> Result<AdminEvent, RecordError> {
     let event_id = id(env.event_id, "event_id")?;
     let occurred_at = timestamp(env.occurred_at, "occurred_at")?;
     let actor = id(env.actor, "actor")?;
-    let data_raw = env.data.ok_or_else(|| RecordError::field("data", "missing"))?;
+    let data_raw = env
+        .data
+        .ok_or_else(|| RecordError::field("data", "missing"))?;
     if !data_raw.get().starts_with('{') {
         return Err(RecordError::field(
             "data",
@@ -594,7 +605,12 @@ fn parse_data(kind: AdminType, text: &str) -> Result<AdminData, RecordError> {
             let status = match e.status.as_str() {
                 "active" => EmployeeStatus::Active,
                 "inactive" => EmployeeStatus::Inactive,
-                _ => return Err(RecordError::field("status", "expected \"active\" or \"inactive\"")),
+                _ => {
+                    return Err(RecordError::field(
+                        "status",
+                        "expected \"active\" or \"inactive\"",
+                    ));
+                }
             };
             AdminData::EmployeeUpserted(Employee {
                 employee_id: nonempty(e.employee_id, "employee_id")?,
@@ -648,11 +664,17 @@ fn parse_schedule(raw: &RawValue) -> Result<Schedule, RecordError> {
     if text.starts_with('"') {
         return match serde_json::from_str::<String>(text).as_deref() {
             Ok("always") => Ok(Schedule::Always),
-            _ => Err(RecordError::field("schedule", "expected \"always\" or an object")),
+            _ => Err(RecordError::field(
+                "schedule",
+                "expected \"always\" or an object",
+            )),
         };
     }
     if !text.starts_with('{') {
-        return Err(RecordError::field("schedule", "expected \"always\" or an object"));
+        return Err(RecordError::field(
+            "schedule",
+            "expected \"always\" or an object",
+        ));
     }
     let w: WindowData = serde_json::from_str(text).map_err(|e| {
         let mut err = data_error(e);
@@ -662,13 +684,15 @@ fn parse_schedule(raw: &RawValue) -> Result<Schedule, RecordError> {
     let mut weekdays = 0u8;
     for d in w.weekdays {
         if !(1..=7).contains(&d) {
-            return Err(RecordError::field("schedule.weekdays", "weekday outside 1–7"));
+            return Err(RecordError::field(
+                "schedule.weekdays",
+                "weekday outside 1–7",
+            ));
         }
         weekdays |= 1 << d;
     }
-    let start_min = parse_hhmm(&w.start, false).ok_or_else(|| {
-        RecordError::field("schedule.start", "expected HH:MM (00:00–23:59)")
-    })?;
+    let start_min = parse_hhmm(&w.start, false)
+        .ok_or_else(|| RecordError::field("schedule.start", "expected HH:MM (00:00–23:59)"))?;
     let end_min = parse_hhmm(&w.end, true)
         .ok_or_else(|| RecordError::field("schedule.end", "expected HH:MM (00:00–24:00)"))?;
     Ok(Schedule::Window {

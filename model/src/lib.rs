@@ -6,6 +6,8 @@
 //! - [`schema`]: one Arrow schema per lake [`Table`].
 //! - [`time`]: strict RFC 3339 parsing to UTC microseconds and the [`Clock`].
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod event;
 pub mod reason;
 pub mod record;

@@ -45,15 +45,27 @@ impl Table {
                 ("event_id", "the scan's id, unique per physical scan"),
                 ("occurred_at", "when the card was presented"),
                 ("processed_at", "when accesslake decided it"),
-                ("site_id", "site of the door's zone; null for an unknown door"),
-                ("zone_id", "zone of the door at decision time; null for an unknown door"),
+                (
+                    "site_id",
+                    "site of the door's zone; null for an unknown door",
+                ),
+                (
+                    "zone_id",
+                    "zone of the door at decision time; null for an unknown door",
+                ),
                 ("door_id", "the reader"),
                 ("card_id", "the card presented"),
-                ("employee_id", "the card's holder at decision time; null for an unknown card"),
+                (
+                    "employee_id",
+                    "the card's holder at decision time; null for an unknown card",
+                ),
                 ("direction", "`in` or `out`"),
                 ("outcome", "`granted` or `denied`"),
                 ("reason", "the rule that decided it (docs/decisions.md)"),
-                ("presence_change", "+1 entry, -1 exit of someone inside, else 0"),
+                (
+                    "presence_change",
+                    "+1 entry, -1 exit of someone inside, else 0",
+                ),
                 ("local_date", "zone-local date, YYYY-MM-DD"),
                 ("local_hour", "zone-local hour 0-23"),
                 ("local_weekday", "zone-local ISO weekday, 1 = Monday"),
@@ -64,10 +76,16 @@ impl Table {
                 ("received_at", "when accesslake recorded it"),
                 ("actor", "who or what made the change"),
                 ("type", "admin event type"),
-                ("entity_id", "the changed entity; `employee_id/zone_id` for grants"),
+                (
+                    "entity_id",
+                    "the changed entity; `employee_id/zone_id` for grants",
+                ),
                 ("payload", "the event's `data` as JSON"),
                 ("applied", "whether the state changed"),
-                ("error", "why not applied: stale, unknown_employee, unknown_zone, unknown_card"),
+                (
+                    "error",
+                    "why not applied: stale, unknown_employee, unknown_zone, unknown_card",
+                ),
             ],
             Table::Rejected => &[
                 ("received_at", "when the record was read"),
@@ -145,7 +163,10 @@ mod tests {
             assert_eq!(names, documented, "{}", t.name());
             assert_eq!(Table::parse(t.name()), Some(t));
             for n in names {
-                assert!(n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{n}");
+                assert!(
+                    n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                    "{n}"
+                );
             }
         }
     }

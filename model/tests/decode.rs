@@ -33,7 +33,10 @@ fn entry_event_decodes() {
     assert_eq!(e.door_id, "hq-f1-east");
     assert_eq!(e.card_id, "0042:18231");
     assert_eq!(e.direction, Direction::In);
-    assert_eq!(e.occurred_at, parse_rfc3339("2026-03-02T08:01:02.123Z").unwrap());
+    assert_eq!(
+        e.occurred_at,
+        parse_rfc3339("2026-03-02T08:01:02.123Z").unwrap()
+    );
 }
 
 #[test]
@@ -60,25 +63,55 @@ fn malformed_entries_are_rejected_with_the_field_named() {
         ("[1,2,3]", "invalid JSON"),
         ("\"just a string\"", "invalid JSON"),
         (r#"{"event_id":"e1""#, "invalid JSON"),
-        (&ENTRY.replace(r#""door_id":"hq-f1-east","#, ""), "`door_id`: missing"),
-        (&ENTRY.replace(r#""e1""#, "null"), "`event_id`: expected a string, found null"),
-        (&ENTRY.replace(r#""e1""#, "17"), "`event_id`: expected a string, found a number"),
-        (&ENTRY.replace(r#""e1""#, r#""""#), "`event_id`: must not be empty"),
+        (
+            &ENTRY.replace(r#""door_id":"hq-f1-east","#, ""),
+            "`door_id`: missing",
+        ),
+        (
+            &ENTRY.replace(r#""e1""#, "null"),
+            "`event_id`: expected a string, found null",
+        ),
+        (
+            &ENTRY.replace(r#""e1""#, "17"),
+            "`event_id`: expected a string, found a number",
+        ),
+        (
+            &ENTRY.replace(r#""e1""#, r#""""#),
+            "`event_id`: must not be empty",
+        ),
         (&ENTRY.replace("\"in\"", "\"IN\""), "`direction`"),
         (&ENTRY.replace("\"in\"", "\"sideways\""), "`direction`"),
         (&ENTRY.replace("\"in\"", "true"), "`direction`"),
-        (&ENTRY.replace("2026-03-02T08:01:02.123Z", "2026-03-02 08:01:02Z"), "`occurred_at`"),
-        (&ENTRY.replace("2026-03-02T08:01:02.123Z", "2026-02-30T08:01:02Z"), "`occurred_at`"),
-        (&ENTRY.replace("2026-03-02T08:01:02.123Z", "2026-03-02T08:01:02"), "`occurred_at`"),
-        (&ENTRY.replace("\"2026-03-02T08:01:02.123Z\"", "1772438462"), "`occurred_at`"),
         (
-            &ENTRY.replace(r#""direction":"in""#, r#""direction":"in","direction":"out""#),
+            &ENTRY.replace("2026-03-02T08:01:02.123Z", "2026-03-02 08:01:02Z"),
+            "`occurred_at`",
+        ),
+        (
+            &ENTRY.replace("2026-03-02T08:01:02.123Z", "2026-02-30T08:01:02Z"),
+            "`occurred_at`",
+        ),
+        (
+            &ENTRY.replace("2026-03-02T08:01:02.123Z", "2026-03-02T08:01:02"),
+            "`occurred_at`",
+        ),
+        (
+            &ENTRY.replace("\"2026-03-02T08:01:02.123Z\"", "1772438462"),
+            "`occurred_at`",
+        ),
+        (
+            &ENTRY.replace(
+                r#""direction":"in""#,
+                r#""direction":"in","direction":"out""#,
+            ),
             "duplicate field",
         ),
     ];
     for (line, want) in cases {
         let got = reject(line);
-        assert!(got.contains(want), "{line}\n  gave {got:?}, wanted {want:?}");
+        assert!(
+            got.contains(want),
+            "{line}\n  gave {got:?}, wanted {want:?}"
+        );
     }
 }
 
@@ -105,7 +138,10 @@ fn error_text_never_repeats_the_card_id() {
     assert!(!reject(&line).contains("0042:18231"));
     let line = ENTRY.replace(r#""door_id":"hq-f1-east""#, r#""door_id":["0042:18231"]"#);
     assert!(!reject(&line).contains("0042:18231"));
-    let line = admin("zone_upserted", r#"{"zone_id":"z","name":"n","site_id":"s","timezone":"UTC","capacity":"0042:18231"}"#);
+    let line = admin(
+        "zone_upserted",
+        r#"{"zone_id":"z","name":"n","site_id":"s","timezone":"UTC","capacity":"0042:18231"}"#,
+    );
     assert!(!reject(&line).contains("0042:18231"));
 }
 
@@ -122,18 +158,28 @@ fn every_admin_type_decodes() {
         r#"{"zone_id":"hq-f1","name":"Floor 1","site_id":"hq","timezone":"Europe/London","capacity":120}"#,
     ));
     assert_eq!(z.data.entity_id(), "hq-f1");
-    assert_eq!(z.payload, r#"{"capacity":120,"name":"Floor 1","site_id":"hq","timezone":"Europe/London","zone_id":"hq-f1"}"#);
-    let AdminData::ZoneUpserted(zone) = &z.data else { panic!() };
+    assert_eq!(
+        z.payload,
+        r#"{"capacity":120,"name":"Floor 1","site_id":"hq","timezone":"Europe/London","zone_id":"hq-f1"}"#
+    );
+    let AdminData::ZoneUpserted(zone) = &z.data else {
+        panic!()
+    };
     assert_eq!(zone.timezone, chrono_tz::Europe::London);
 
-    let d = parse_admin(&admin("door_upserted", r#"{"door_id":"d1","zone_id":"hq-f1","name":"East"}"#));
+    let d = parse_admin(&admin(
+        "door_upserted",
+        r#"{"door_id":"d1","zone_id":"hq-f1","name":"East"}"#,
+    ));
     assert_eq!(d.data.admin_type(), AdminType::DoorUpserted);
 
     let e = parse_admin(&admin(
         "employee_upserted",
         r#"{"employee_id":"e-1","name":"Ada","department":"R&D","status":"inactive"}"#,
     ));
-    let AdminData::EmployeeUpserted(emp) = &e.data else { panic!() };
+    let AdminData::EmployeeUpserted(emp) = &e.data else {
+        panic!()
+    };
     assert_eq!(emp.status, EmployeeStatus::Inactive);
 
     let c = parse_admin(&admin(
@@ -158,8 +204,17 @@ fn every_admin_type_decodes() {
         ("destroyed", CardStatus::Destroyed),
         ("expired", CardStatus::Expired),
     ] {
-        let s = parse_admin(&admin("card_status_changed", &format!(r#"{{"card_id":"c1","status":"{status}"}}"#)));
-        assert_eq!(s.data, AdminData::CardStatusChanged { card_id: "c1".into(), status: want });
+        let s = parse_admin(&admin(
+            "card_status_changed",
+            &format!(r#"{{"card_id":"c1","status":"{status}"}}"#),
+        ));
+        assert_eq!(
+            s.data,
+            AdminData::CardStatusChanged {
+                card_id: "c1".into(),
+                status: want
+            }
+        );
     }
 
     let g = parse_admin(&admin(
@@ -167,21 +222,50 @@ fn every_admin_type_decodes() {
         r#"{"employee_id":"e-1","zone_id":"z","schedule":{"weekdays":[5,1],"start":"22:00","end":"06:00"}}"#,
     ));
     assert_eq!(g.data.entity_id(), "e-1/z");
-    let AdminData::AccessGranted { schedule, .. } = g.data else { panic!() };
-    assert_eq!(schedule, Schedule::Window { weekdays: (1 << 1) | (1 << 5), start_min: 1320, end_min: 360 });
-    assert_eq!(schedule.to_json(), r#"{"weekdays":[1,5],"start":"22:00","end":"06:00"}"#);
+    let AdminData::AccessGranted { schedule, .. } = g.data else {
+        panic!()
+    };
+    assert_eq!(
+        schedule,
+        Schedule::Window {
+            weekdays: (1 << 1) | (1 << 5),
+            start_min: 1320,
+            end_min: 360
+        }
+    );
+    assert_eq!(
+        schedule.to_json(),
+        r#"{"weekdays":[1,5],"start":"22:00","end":"06:00"}"#
+    );
 
-    let g = parse_admin(&admin("access_granted", r#"{"employee_id":"e-1","zone_id":"z","schedule":"always"}"#));
-    let AdminData::AccessGranted { schedule, .. } = g.data else { panic!() };
+    let g = parse_admin(&admin(
+        "access_granted",
+        r#"{"employee_id":"e-1","zone_id":"z","schedule":"always"}"#,
+    ));
+    let AdminData::AccessGranted { schedule, .. } = g.data else {
+        panic!()
+    };
     assert_eq!(schedule, Schedule::Always);
     let g = parse_admin(&admin(
         "access_granted",
         r#"{"employee_id":"e-1","zone_id":"z","schedule":{"weekdays":[],"start":"00:00","end":"24:00"}}"#,
     ));
-    let AdminData::AccessGranted { schedule, .. } = g.data else { panic!() };
-    assert_eq!(schedule, Schedule::Window { weekdays: 0, start_min: 0, end_min: 1440 });
+    let AdminData::AccessGranted { schedule, .. } = g.data else {
+        panic!()
+    };
+    assert_eq!(
+        schedule,
+        Schedule::Window {
+            weekdays: 0,
+            start_min: 0,
+            end_min: 1440
+        }
+    );
 
-    let r = parse_admin(&admin("access_revoked", r#"{"employee_id":"e-1","zone_id":"z"}"#));
+    let r = parse_admin(&admin(
+        "access_revoked",
+        r#"{"employee_id":"e-1","zone_id":"z"}"#,
+    ));
     assert_eq!(r.data.admin_type(), AdminType::AccessRevoked);
 }
 
@@ -190,11 +274,16 @@ fn wrong_admin_values_are_rejected() {
     let zone = |tz: &str, cap: &str| {
         admin(
             "zone_upserted",
-            &format!(r#"{{"zone_id":"z","name":"n","site_id":"s","timezone":{tz},"capacity":{cap}}}"#),
+            &format!(
+                r#"{{"zone_id":"z","name":"n","site_id":"s","timezone":{tz},"capacity":{cap}}}"#
+            ),
         )
     };
     let grant = |sched: &str| {
-        admin("access_granted", &format!(r#"{{"employee_id":"e","zone_id":"z","schedule":{sched}}}"#))
+        admin(
+            "access_granted",
+            &format!(r#"{{"employee_id":"e","zone_id":"z","schedule":{sched}}}"#),
+        )
     };
     let cases = [
         (admin("zone_created", "{}"), "`type`"),
@@ -205,31 +294,90 @@ fn wrong_admin_values_are_rejected() {
         (zone("\"Europe/London\"", "-1"), "`data`"),
         (zone("\"Europe/London\"", "\"10\""), "`data`"),
         (zone("\"Europe/London\"", "null"), "`data`"),
-        (admin("employee_upserted", r#"{"employee_id":"e","name":"n","department":"d","status":"away"}"#), "`status`"),
-        (admin("card_status_changed", r#"{"card_id":"c","status":"misplaced"}"#), "`status`"),
-        (admin("card_issued", r#"{"card_id":"c","employee_id":"e","valid_until":"tomorrow"}"#), "`valid_until`"),
-        (admin("card_issued", r#"{"card_id":"c"}"#), "missing field `employee_id`"),
+        (
+            admin(
+                "employee_upserted",
+                r#"{"employee_id":"e","name":"n","department":"d","status":"away"}"#,
+            ),
+            "`status`",
+        ),
+        (
+            admin(
+                "card_status_changed",
+                r#"{"card_id":"c","status":"misplaced"}"#,
+            ),
+            "`status`",
+        ),
+        (
+            admin(
+                "card_issued",
+                r#"{"card_id":"c","employee_id":"e","valid_until":"tomorrow"}"#,
+            ),
+            "`valid_until`",
+        ),
+        (
+            admin("card_issued", r#"{"card_id":"c"}"#),
+            "missing field `employee_id`",
+        ),
         (grant(r#""sometimes""#), "`schedule`"),
         (grant("7"), "`schedule`"),
-        (grant(r#"{"weekdays":[0],"start":"07:00","end":"19:00"}"#), "weekdays"),
-        (grant(r#"{"weekdays":[8],"start":"07:00","end":"19:00"}"#), "weekdays"),
-        (grant(r#"{"weekdays":[1],"start":"7:00","end":"19:00"}"#), "schedule.start"),
-        (grant(r#"{"weekdays":[1],"start":"24:00","end":"19:00"}"#), "schedule.start"),
-        (grant(r#"{"weekdays":[1],"start":"07:00","end":"24:01"}"#), "schedule.end"),
-        (grant(r#"{"weekdays":[1],"start":"07:00","end":"19:60"}"#), "schedule.end"),
-        (grant(r#"{"weekdays":[1],"start":"07:00"}"#), "missing field `end`"),
+        (
+            grant(r#"{"weekdays":[0],"start":"07:00","end":"19:00"}"#),
+            "weekdays",
+        ),
+        (
+            grant(r#"{"weekdays":[8],"start":"07:00","end":"19:00"}"#),
+            "weekdays",
+        ),
+        (
+            grant(r#"{"weekdays":[1],"start":"7:00","end":"19:00"}"#),
+            "schedule.start",
+        ),
+        (
+            grant(r#"{"weekdays":[1],"start":"24:00","end":"19:00"}"#),
+            "schedule.start",
+        ),
+        (
+            grant(r#"{"weekdays":[1],"start":"07:00","end":"24:01"}"#),
+            "schedule.end",
+        ),
+        (
+            grant(r#"{"weekdays":[1],"start":"07:00","end":"19:60"}"#),
+            "schedule.end",
+        ),
+        (
+            grant(r#"{"weekdays":[1],"start":"07:00"}"#),
+            "missing field `end`",
+        ),
         (admin("access_revoked", "[]"), "`data`: expected an object"),
-        (admin("access_revoked", "\"x\""), "`data`: expected an object"),
-        (admin("access_revoked", "null"), "`data`: expected an object"),
-        (admin("door_upserted", r#"{"door_id":"","zone_id":"z","name":"n"}"#), "`door_id`: must not be empty"),
+        (
+            admin("access_revoked", "\"x\""),
+            "`data`: expected an object",
+        ),
+        (
+            admin("access_revoked", "null"),
+            "`data`: expected an object",
+        ),
+        (
+            admin(
+                "door_upserted",
+                r#"{"door_id":"","zone_id":"z","name":"n"}"#,
+            ),
+            "`door_id`: must not be empty",
+        ),
     ];
     for (line, want) in cases {
         let got = reject(&line);
-        assert!(got.contains(want), "{line}\n  gave {got:?}, wanted {want:?}");
+        assert!(
+            got.contains(want),
+            "{line}\n  gave {got:?}, wanted {want:?}"
+        );
     }
-    let no_actor = admin("access_revoked", r#"{"employee_id":"e","zone_id":"z"}"#).replace(r#""actor":"hr-system","#, "");
+    let no_actor = admin("access_revoked", r#"{"employee_id":"e","zone_id":"z"}"#)
+        .replace(r#""actor":"hr-system","#, "");
     assert!(reject(&no_actor).contains("`actor`: missing"));
-    let null_actor = admin("access_revoked", r#"{"employee_id":"e","zone_id":"z"}"#).replace(r#""hr-system""#, "null");
+    let null_actor = admin("access_revoked", r#"{"employee_id":"e","zone_id":"z"}"#)
+        .replace(r#""hr-system""#, "null");
     assert!(reject(&null_actor).contains("`actor`"));
     let no_data = admin("access_revoked", "{}").replace(r#","data":{}"#, "");
     assert!(reject(&no_data).contains("`data`: missing"));

@@ -13,7 +13,9 @@ const SETUP: &str = r#"{"event_id":"a1","type":"zone_upserted","occurred_at":"20
 "#;
 
 fn scan(id: u32) -> String {
-    format!(r#"{{"event_id":"g{id}","occurred_at":"2026-03-02T08:00:{id:02}Z","door_id":"d","card_id":"c","direction":"out"}}"#)
+    format!(
+        r#"{{"event_id":"g{id}","occurred_at":"2026-03-02T08:00:{id:02}Z","door_id":"d","card_id":"c","direction":"out"}}"#
+    )
 }
 
 #[test]
@@ -53,7 +55,11 @@ fn each_malformed_class_is_rejected_and_the_rest_decided() {
     let s = ingest(&lake, std::slice::from_ref(&path), 3).unwrap();
     let all = rows(&lake, Table::Rejected, &["received_at", "raw"]);
     assert_eq!(s.stats.rejected, bad.len() as u64, "{all:#?}");
-    assert_eq!(s.stats.entries_decided, bad.len() as u64 + 1, "the good lines around the bad ones are decided");
+    assert_eq!(
+        s.stats.entries_decided,
+        bad.len() as u64 + 1,
+        "the good lines around the bad ones are decided"
+    );
     assert_eq!(s.stats.admin_applied, 2);
 
     let rejected = rows(&lake, Table::Rejected, &["received_at"]);
@@ -67,7 +73,10 @@ fn each_malformed_class_is_rejected_and_the_rest_decided() {
         assert!(row.contains(want), "{sref}: {row:.300}");
     }
     // The oversize line keeps its first 64 KiB; invalid UTF-8 is replaced, not dropped.
-    let big = rejected.iter().find(|r| r.contains("over the 65536")).unwrap();
+    let big = rejected
+        .iter()
+        .find(|r| r.contains("over the 65536"))
+        .unwrap();
     let raw = big.split("|raw=").nth(1).unwrap();
     assert_eq!(raw.len(), 65_536);
     assert!(rejected.iter().any(|r| r.contains("d\u{fffd}\u{fffd}")));
@@ -90,7 +99,11 @@ fn a_huge_line_without_newline_does_not_hold_the_file_in_memory() {
     let s = ingest(&lake, &[path], 1000).unwrap();
     assert_eq!((s.stats.rejected, s.stats.entries_decided), (1, 1));
     let r = rows(&lake, Table::Rejected, &["received_at"]);
-    assert!(r[0].contains(&format!("line is {} bytes", 8 << 20)), "{:.200}", r[0]);
+    assert!(
+        r[0].contains(&format!("line is {} bytes", 8 << 20)),
+        "{:.200}",
+        r[0]
+    );
 }
 
 #[test]

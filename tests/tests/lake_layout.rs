@@ -21,32 +21,59 @@ fn files_partitions_schemas_and_order() {
         let paths = table_files(&lake, table);
         assert!(!paths.is_empty(), "{}", table.name());
         for path in paths {
-            let rel = path.strip_prefix(&lake).unwrap().to_string_lossy().to_string();
+            let rel = path
+                .strip_prefix(&lake)
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
             let parts: Vec<&str> = rel.split('/').collect();
             assert_eq!(parts.len(), 3, "{rel}");
             assert_eq!(parts[0], table.name());
-            let dt = parts[1].strip_prefix("dt=").unwrap_or_else(|| panic!("{rel}"));
-            assert!(parts[2].starts_with("part-") && parts[2].ends_with(".parquet"), "{rel}");
+            let dt = parts[1]
+                .strip_prefix("dt=")
+                .unwrap_or_else(|| panic!("{rel}"));
+            assert!(
+                parts[2].starts_with("part-") && parts[2].ends_with(".parquet"),
+                "{rel}"
+            );
 
             let meta = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
             for rg in meta.metadata().row_groups() {
                 for c in rg.columns() {
-                    assert!(matches!(c.compression(), Compression::ZSTD(_)), "{rel} {}", c.column_path());
+                    assert!(
+                        matches!(c.compression(), Compression::ZSTD(_)),
+                        "{rel} {}",
+                        c.column_path()
+                    );
                 }
             }
             for batch in read_file(&path) {
                 assert_eq!(batch.schema().fields(), table.schema().fields(), "{rel}");
-                let time_col = if table == Table::Rejected { "received_at" } else { "occurred_at" };
-                let times = batch.column_by_name(time_col).unwrap().as_primitive::<TimestampMicrosecondType>();
+                let time_col = if table == Table::Rejected {
+                    "received_at"
+                } else {
+                    "occurred_at"
+                };
+                let times = batch
+                    .column_by_name(time_col)
+                    .unwrap()
+                    .as_primitive::<TimestampMicrosecondType>();
                 for t in times.values() {
-                    assert_eq!(utc_date(*t).to_string(), dt, "{rel}: a row outside its partition");
+                    assert_eq!(
+                        utc_date(*t).to_string(),
+                        dt,
+                        "{rel}: a row outside its partition"
+                    );
                 }
                 if table == Table::Decisions {
                     let zones = batch.column_by_name("zone_id").unwrap();
                     let keys: Vec<(bool, String, i64)> = (0..batch.num_rows())
                         .map(|i| (zones.is_null(i), cell(zones.as_ref(), i), times.value(i)))
                         .collect();
-                    assert!(keys.windows(2).all(|w| w[0] <= w[1]), "{rel} is not sorted by (zone_id, occurred_at)");
+                    assert!(
+                        keys.windows(2).all(|w| w[0] <= w[1]),
+                        "{rel} is not sorted by (zone_id, occurred_at)"
+                    );
                 }
             }
         }

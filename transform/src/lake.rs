@@ -71,7 +71,10 @@ impl Lake {
         partition_rows(rows)
             .into_iter()
             .map(|(dt, group)| {
-                let key = PartitionKey { table: R::TABLE, dt };
+                let key = PartitionKey {
+                    table: R::TABLE,
+                    dt,
+                };
                 let batch = record_batch(&group)?;
                 Ok(LakeFile {
                     path: file_key(key, file_name)?,

@@ -7,6 +7,8 @@
 //! - [`parquet_file`]: [`writer_properties`] (the one place for Parquet settings) and encoding.
 //! - [`lake`]: [`Lake`], the object-store handle that writes and removes files.
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod lake;
 pub mod parquet_file;
 pub mod partition;

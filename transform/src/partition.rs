@@ -29,7 +29,10 @@ impl PartitionKey {
 /// `YYYY-MM-DD` for years 0–9999; other years cannot name a partition.
 pub fn dt_string(dt: NaiveDate) -> Result<String> {
     if !(0..=9999).contains(&dt.year()) {
-        return Err(Error::UnsafeKey(dt.to_string(), "dt year outside 0000-9999"));
+        return Err(Error::UnsafeKey(
+            dt.to_string(),
+            "dt year outside 0000-9999",
+        ));
     }
     Ok(dt.format("%Y-%m-%d").to_string())
 }
@@ -53,7 +56,11 @@ pub fn file_key(key: PartitionKey, file_name: &str) -> Result<Path> {
     let ok_chars = file_name
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if file_name.is_empty() || !ok_chars || file_name.starts_with(['.', '_']) || file_name.len() > 200 {
+    if file_name.is_empty()
+        || !ok_chars
+        || file_name.starts_with(['.', '_'])
+        || file_name.len() > 200
+    {
         return Err(Error::UnsafeKey(file_name.to_string(), "file name"));
     }
     Ok(Path::from(format!("{}/{file_name}", key.prefix()?)))
@@ -65,7 +72,13 @@ mod tests {
     use accesslake_model::{Rejected, Source, parse_rfc3339};
 
     fn rej(t: &str, r: &str) -> Rejected {
-        Rejected::new(parse_rfc3339(t).unwrap(), Source::File, r.into(), "e".into(), b"x")
+        Rejected::new(
+            parse_rfc3339(t).unwrap(),
+            Source::File,
+            r.into(),
+            "e".into(),
+            b"x",
+        )
     }
 
     #[test]

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use accesslake_model::{AdminRecord, Decision, Micros, Rejected, Table, utc_date};
-use arrow_array::builder::{BooleanBuilder, Int8Builder, StringBuilder, TimestampMicrosecondBuilder};
+use arrow_array::builder::{
+    BooleanBuilder, Int8Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
 use arrow_array::{ArrayRef, RecordBatch};
 use chrono::NaiveDate;
 
@@ -26,7 +28,10 @@ pub trait LakeRow {
 
 /// Builds the record batch of `rows` in `R::TABLE`'s schema.
 pub fn record_batch<R: LakeRow>(rows: &[&R]) -> Result<RecordBatch> {
-    Ok(RecordBatch::try_new(R::TABLE.schema(), R::to_columns(rows))?)
+    Ok(RecordBatch::try_new(
+        R::TABLE.schema(),
+        R::to_columns(rows),
+    )?)
 }
 
 fn ts_builder(n: usize) -> TimestampMicrosecondBuilder {
@@ -66,12 +71,13 @@ impl LakeRow for Decision {
 
     fn sort_cmp(&self, o: &Self) -> std::cmp::Ordering {
         // Unknown doors (null zone) sort last.
-        (self.zone_id.is_none(), &self.zone_id, self.occurred_at, &self.event_id).cmp(&(
-            o.zone_id.is_none(),
-            &o.zone_id,
-            o.occurred_at,
-            &o.event_id,
-        ))
+        (
+            self.zone_id.is_none(),
+            &self.zone_id,
+            self.occurred_at,
+            &self.event_id,
+        )
+            .cmp(&(o.zone_id.is_none(), &o.zone_id, o.occurred_at, &o.event_id))
     }
 
     fn to_columns(rows: &[&Self]) -> Vec<ArrayRef> {

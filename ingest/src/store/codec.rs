@@ -47,7 +47,11 @@ struct GrantV {
 #[serde(untagged)]
 enum ScheduleV {
     Always(String),
-    Window { weekdays: u8, start_min: u16, end_min: u16 },
+    Window {
+        weekdays: u8,
+        start_min: u16,
+        end_min: u16,
+    },
 }
 
 fn corrupt(kind: &'static str, detail: impl ToString) -> Error {
@@ -125,7 +129,10 @@ pub fn decode_into(state: &mut State, kind: &str, a: &str, b: &str, value: &[u8]
     match kind {
         "zone" => {
             let z: ZoneV = de("zone", value)?;
-            let timezone = z.timezone.parse().map_err(|_| corrupt("zone", "timezone"))?;
+            let timezone = z
+                .timezone
+                .parse()
+                .map_err(|_| corrupt("zone", "timezone"))?;
             state.zones.insert(
                 a.to_string(),
                 Zone {
@@ -193,20 +200,16 @@ pub fn decode_into(state: &mut State, kind: &str, a: &str, b: &str, value: &[u8]
                     end_min,
                 },
             };
-            state
-                .grants
-                .entry(a.to_string())
-                .or_default()
-                .insert(
-                    b.to_string(),
-                    Grant {
-                        employee_id: a.to_string(),
-                        zone_id: b.to_string(),
-                        schedule,
-                        granted_by: g.granted_by,
-                        granted_at: g.granted_at,
-                    },
-                );
+            state.grants.entry(a.to_string()).or_default().insert(
+                b.to_string(),
+                Grant {
+                    employee_id: a.to_string(),
+                    zone_id: b.to_string(),
+                    schedule,
+                    granted_by: g.granted_by,
+                    granted_at: g.granted_at,
+                },
+            );
         }
         "presence" => {
             state

@@ -17,8 +17,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::codec;
 use super::{Commit, StateStore};
-use crate::state::State;
 use crate::Result;
+use crate::state::State;
 
 const ENTRY_IDS: TableDefinition<&str, ()> = TableDefinition::new("entry_event_ids");
 const ADMIN_IDS: TableDefinition<&str, ()> = TableDefinition::new("admin_event_ids");
@@ -42,7 +42,9 @@ pub struct EmbeddedStore {
 
 impl std::fmt::Debug for EmbeddedStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmbeddedStore").field("path", &self.path).finish()
+        f.debug_struct("EmbeddedStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -112,9 +114,14 @@ impl EmbeddedStore {
     /// until the batch's [`StateStore::commit`].
     pub fn set_pending_files(&mut self, keys: &[String]) -> Result<()> {
         let txn = self.db.begin_write()?;
-        txn.open_table(META)?
-            .insert(META_PENDING, keys.join("
-").as_bytes())?;
+        txn.open_table(META)?.insert(
+            META_PENDING,
+            keys.join(
+                "
+",
+            )
+            .as_bytes(),
+        )?;
         txn.commit()?;
         Ok(())
     }
@@ -145,9 +152,7 @@ impl EmbeddedStore {
     fn known(&self, table: TableDefinition<&str, ()>, ids: &[&str]) -> Result<Vec<bool>> {
         let txn = self.db.begin_read()?;
         let t = txn.open_table(table)?;
-        ids.iter()
-            .map(|id| Ok(t.get(*id)?.is_some()))
-            .collect()
+        ids.iter().map(|id| Ok(t.get(*id)?.is_some())).collect()
     }
 }
 
@@ -177,7 +182,9 @@ impl StateStore for EmbeddedStore {
         for row in txn.open_table(VERSIONS)?.iter()? {
             let (k, v) = row?;
             let (kind, a, b) = k.value();
-            state.versions.insert(codec::entity_ref(kind, a, b)?, v.value());
+            state
+                .versions
+                .insert(codec::entity_ref(kind, a, b)?, v.value());
         }
         Ok(state)
     }

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::codec;
 use super::{Commit, StateStore};
-use crate::state::{EntityRef, State};
 use crate::Result;
+use crate::state::{EntityRef, State};
 
 type Key = (String, String, String);
 
@@ -52,7 +52,10 @@ impl StateStore for MemoryStore {
     }
 
     fn known_rejected_keys(&self, keys: &[&str]) -> Result<Vec<bool>> {
-        Ok(keys.iter().map(|k| self.rejected_keys.contains(*k)).collect())
+        Ok(keys
+            .iter()
+            .map(|k| self.rejected_keys.contains(*k))
+            .collect())
     }
 
     fn commit(&mut self, c: &Commit<'_>) -> Result<()> {

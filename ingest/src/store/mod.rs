@@ -10,8 +10,8 @@ mod memory;
 pub use embedded::EmbeddedStore;
 pub use memory::MemoryStore;
 
-use crate::state::{EntityRef, State};
 use crate::Result;
+use crate::state::{EntityRef, State};
 
 /// One atomic unit of progress: the event ids consumed and the entities changed.
 #[derive(Debug)]

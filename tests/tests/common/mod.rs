@@ -20,7 +20,9 @@ pub fn clock() -> Arc<FixedClock> {
 }
 
 pub fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
 }
 
 /// Runs `accesslake ingest` in-process on a lake folder.
@@ -29,7 +31,14 @@ pub fn ingest(lake: &Path, files: &[PathBuf], chunk: usize) -> accesslake_ingest
         let clock = clock();
         let mut merge = Merge::open(files, clock.as_ref())?;
         let mut p = LocalPipeline::open(lake, clock.clone()).await?;
-        p.ingest(&mut merge, &IngestOptions { chunk_events: chunk }, &mut |_, _| {}).await
+        p.ingest(
+            &mut merge,
+            &IngestOptions {
+                chunk_events: chunk,
+            },
+            &mut |_, _| {},
+        )
+        .await
     })
 }
 
@@ -69,9 +78,9 @@ pub fn cell(col: &dyn Array, i: usize) -> String {
         D::Utf8 => col.as_string::<i32>().value(i).to_string(),
         D::Int8 => col.as_primitive::<Int8Type>().value(i).to_string(),
         D::Boolean => col.as_boolean().value(i).to_string(),
-        D::Timestamp(..) => {
-            accesslake_model::format_rfc3339(col.as_primitive::<TimestampMicrosecondType>().value(i))
-        }
+        D::Timestamp(..) => accesslake_model::format_rfc3339(
+            col.as_primitive::<TimestampMicrosecondType>().value(i),
+        ),
         other => panic!("unexpected column type {other}"),
     }
 }
@@ -123,7 +132,12 @@ use object_store::{
 
 #[async_trait::async_trait]
 impl ObjectStore for FailingStore {
-    async fn put_opts(&self, location: &OPath, payload: PutPayload, opts: PutOptions) -> object_store::Result<PutResult> {
+    async fn put_opts(
+        &self,
+        location: &OPath,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
         if self.puts.fetch_add(1, Ordering::SeqCst) >= self.allow {
             return Err(object_store::Error::Generic {
                 store: "failing",
@@ -132,10 +146,18 @@ impl ObjectStore for FailingStore {
         }
         self.inner.put_opts(location, payload, opts).await
     }
-    async fn put_multipart_opts(&self, location: &OPath, opts: PutMultipartOptions) -> object_store::Result<Box<dyn MultipartUpload>> {
+    async fn put_multipart_opts(
+        &self,
+        location: &OPath,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
         self.inner.put_multipart_opts(location, opts).await
     }
-    async fn get_opts(&self, location: &OPath, options: GetOptions) -> object_store::Result<GetResult> {
+    async fn get_opts(
+        &self,
+        location: &OPath,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
         self.inner.get_opts(location, options).await
     }
     fn delete_stream(
@@ -144,13 +166,24 @@ impl ObjectStore for FailingStore {
     ) -> futures::stream::BoxStream<'static, object_store::Result<OPath>> {
         self.inner.delete_stream(locations)
     }
-    fn list(&self, prefix: Option<&OPath>) -> futures::stream::BoxStream<'static, object_store::Result<ObjectMeta>> {
+    fn list(
+        &self,
+        prefix: Option<&OPath>,
+    ) -> futures::stream::BoxStream<'static, object_store::Result<ObjectMeta>> {
         self.inner.list(prefix)
     }
-    async fn list_with_delimiter(&self, prefix: Option<&OPath>) -> object_store::Result<ListResult> {
+    async fn list_with_delimiter(
+        &self,
+        prefix: Option<&OPath>,
+    ) -> object_store::Result<ListResult> {
         self.inner.list_with_delimiter(prefix).await
     }
-    async fn copy_opts(&self, from: &OPath, to: &OPath, options: CopyOptions) -> object_store::Result<()> {
+    async fn copy_opts(
+        &self,
+        from: &OPath,
+        to: &OPath,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
         self.inner.copy_opts(from, to, options).await
     }
 }
@@ -167,11 +200,19 @@ pub fn ingest_failing(lake: &Path, files: &[PathBuf], chunk: usize, allow: usize
         };
         let lake_store = Lake::from_store(Arc::new(failing), "failing");
         let state = accesslake_ingest::local::default_state_path(lake);
-        let mut p = LocalPipeline::open_with(lake_store, &state, clock.clone()).await.unwrap();
-        let mut merge = Merge::open(files, clock.as_ref()).unwrap();
-        p.ingest(&mut merge, &IngestOptions { chunk_events: chunk }, &mut |_, _| {})
+        let mut p = LocalPipeline::open_with(lake_store, &state, clock.clone())
             .await
-            .is_err()
+            .unwrap();
+        let mut merge = Merge::open(files, clock.as_ref()).unwrap();
+        p.ingest(
+            &mut merge,
+            &IngestOptions {
+                chunk_events: chunk,
+            },
+            &mut |_, _| {},
+        )
+        .await
+        .is_err()
     })
 }
 

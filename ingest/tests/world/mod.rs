@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use accesslake_ingest::{MemoryStore, Processor, State, apply_admin};
-use accesslake_model::{AdminEvent, Decision, EntryEvent, Event, FixedClock, parse_json, parse_rfc3339};
+use accesslake_model::{
+    AdminEvent, Decision, EntryEvent, Event, FixedClock, parse_json, parse_rfc3339,
+};
 
 pub fn t(s: &str) -> i64 {
     parse_rfc3339(s).unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -31,6 +33,7 @@ pub fn entry(id: &str, at: &str, door: &str, card: &str, dir: &str) -> EntryEven
 }
 
 /// Builds state by applying admin events, asserting each is applied.
+#[derive(Default)]
 pub struct World {
     pub state: State,
     n: u32,
@@ -40,7 +43,10 @@ pub const SETUP: &str = "2026-01-01T00:00:00Z";
 
 impl World {
     pub fn new() -> Self {
-        World { state: State::default(), n: 0 }
+        World {
+            state: State::default(),
+            n: 0,
+        }
     }
 
     pub fn apply(&mut self, kind: &str, data: &str) -> &mut Self {
@@ -63,17 +69,28 @@ impl World {
     }
 
     pub fn door(&mut self, id: &str, zone: &str) -> &mut Self {
-        self.apply("door_upserted", &format!(r#"{{"door_id":"{id}","zone_id":"{zone}","name":"{id}"}}"#))
+        self.apply(
+            "door_upserted",
+            &format!(r#"{{"door_id":"{id}","zone_id":"{zone}","name":"{id}"}}"#),
+        )
     }
 
     pub fn employee(&mut self, id: &str, status: &str) -> &mut Self {
         self.apply(
             "employee_upserted",
-            &format!(r#"{{"employee_id":"{id}","name":"N {id}","department":"D","status":"{status}"}}"#),
+            &format!(
+                r#"{{"employee_id":"{id}","name":"N {id}","department":"D","status":"{status}"}}"#
+            ),
         )
     }
 
-    pub fn card(&mut self, card: &str, emp: &str, from: Option<&str>, until: Option<&str>) -> &mut Self {
+    pub fn card(
+        &mut self,
+        card: &str,
+        emp: &str,
+        from: Option<&str>,
+        until: Option<&str>,
+    ) -> &mut Self {
         let q = |v: Option<&str>| v.map_or("null".to_string(), |s| format!("\"{s}\""));
         self.apply(
             "card_issued",
@@ -86,7 +103,10 @@ impl World {
     }
 
     pub fn status(&mut self, card: &str, status: &str) -> &mut Self {
-        self.apply("card_status_changed", &format!(r#"{{"card_id":"{card}","status":"{status}"}}"#))
+        self.apply(
+            "card_status_changed",
+            &format!(r#"{{"card_id":"{card}","status":"{status}"}}"#),
+        )
     }
 
     pub fn grant(&mut self, emp: &str, zone: &str, schedule: &str) -> &mut Self {
@@ -119,5 +139,9 @@ pub fn standard() -> World {
 }
 
 pub fn processor() -> Processor<MemoryStore> {
-    Processor::new(MemoryStore::new(), Arc::new(FixedClock(t("2026-06-01T00:00:00Z")))).unwrap()
+    Processor::new(
+        MemoryStore::new(),
+        Arc::new(FixedClock(t("2026-06-01T00:00:00Z"))),
+    )
+    .unwrap()
 }
