@@ -38,6 +38,25 @@ impl Table {
         }
     }
 
+    /// The table's columns as a Markdown table (name, Arrow type, nullability,
+    /// meaning), as docs/lake.md shows them.
+    pub fn markdown(self) -> String {
+        let mut out = String::from("| column | type | null | meaning |\n|---|---|---|---|\n");
+        let schema = self.schema();
+        for (field, (_, doc)) in schema.fields().iter().zip(self.column_docs()) {
+            let ty = match field.data_type() {
+                DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => "timestamp(µs, UTC)".to_string(),
+                DataType::Utf8 => "string".to_string(),
+                DataType::Int8 => "int8".to_string(),
+                DataType::Boolean => "bool".to_string(),
+                other => other.to_string(),
+            };
+            let null = if field.is_nullable() { "yes" } else { "" };
+            out.push_str(&format!("| `{}` | {ty} | {null} | {doc} |\n", field.name()));
+        }
+        out
+    }
+
     /// One line per column for docs: what it holds.
     pub fn column_docs(self) -> &'static [(&'static str, &'static str)] {
         match self {
@@ -153,6 +172,19 @@ static REJECTED: LazyLock<SchemaRef> = LazyLock::new(|| {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docs_lake_md_shows_the_schemas_of_the_code() {
+        let doc = include_str!("../../docs/lake.md");
+        for t in Table::ALL {
+            assert!(
+                doc.contains(&t.markdown()),
+                "docs/lake.md is out of date for `{}`; the table should read:\n{}",
+                t.name(),
+                t.markdown()
+            );
+        }
+    }
 
     #[test]
     fn docs_cover_every_column_in_order() {

@@ -96,8 +96,19 @@ pub fn parse_rfc3339(s: &str) -> Result<Micros, TimestampError> {
     }
     let days = i64::from(date.num_days_from_ce()) - UNIX_EPOCH_DAYS_FROM_CE;
     let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset_secs;
-    Ok(secs * 1_000_000 + i64::from(micros))
+    let t = secs * 1_000_000 + i64::from(micros);
+    // An offset can carry a year-0000 or year-9999 time across the calendar's
+    // edge; such an instant has no four-digit UTC date to partition it by.
+    if !(MIN_MICROS..=MAX_MICROS).contains(&t) {
+        return Err(TimestampError("UTC date outside years 0000-9999"));
+    }
+    Ok(t)
 }
+
+/// 0000-01-01T00:00:00Z
+const MIN_MICROS: Micros = -62_167_219_200_000_000;
+/// 9999-12-31T23:59:59.999999Z
+const MAX_MICROS: Micros = 253_402_300_799_999_999;
 
 use chrono::Datelike;
 const UNIX_EPOCH_DAYS_FROM_CE: i64 = 719_163;
@@ -164,6 +175,10 @@ mod tests {
         assert_eq!(ok("2026-03-02T08:01:02.000000000001Z"), base);
         assert_eq!(ok("1969-12-31T23:59:59.5Z"), -500_000);
         assert_eq!(ok("2024-02-29T00:00:00Z"), 1_709_164_800_000_000);
+        assert_eq!(ok("0000-01-01T00:00:00Z"), MIN_MICROS);
+        assert_eq!(ok("9999-12-31T23:59:59.999999Z"), MAX_MICROS);
+        assert_eq!(utc_date(MAX_MICROS).to_string(), "9999-12-31");
+        assert_eq!(utc_date(MIN_MICROS).to_string(), "0000-01-01");
     }
 
     #[test]
@@ -190,6 +205,8 @@ mod tests {
             "2026-03-02T08:01:02.12a3Z",
             "2026-03-02T08:01:02ZZ",
             "２０２６-03-02T08:01:02Z",
+            "9999-12-31T23:59:59-00:01",
+            "0000-01-01T00:00:00+00:01",
         ] {
             assert!(parse_rfc3339(bad).is_err(), "accepted {bad:?}");
         }

@@ -36,6 +36,8 @@ fn each_malformed_class_is_rejected_and_the_rest_decided() {
         (oversize.into_bytes(), "over the 65536-byte limit"),
         ([&b"{\"event_id\":\"m5\",\"door_id\":\"d\xff\xfe\"}"[..]].concat(), "invalid UTF-8"),
         (b"[\"an\",\"array\"]".to_vec(), "JSON object"),
+        // Valid RFC 3339 whose UTC date is in year 10000: no partition can hold it.
+        (br#"{"event_id":"m6","occurred_at":"9999-12-31T23:59:59-23:59","door_id":"d","card_id":"c","direction":"in"}"#.to_vec(), "outside years 0000-9999"),
     ];
     let mut line = 2;
     let mut expected_refs = Vec::new();
