@@ -45,7 +45,9 @@ impl Table {
         let schema = self.schema();
         for (field, (_, doc)) in schema.fields().iter().zip(self.column_docs()) {
             let ty = match field.data_type() {
-                DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => "timestamp(µs, UTC)".to_string(),
+                DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => {
+                    "timestamp(µs, UTC)".to_string()
+                }
                 DataType::Utf8 => "string".to_string(),
                 DataType::Int8 => "int8".to_string(),
                 DataType::Boolean => "bool".to_string(),
