@@ -29,6 +29,9 @@ const ENTITIES: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::ne
 const VERSIONS: TableDefinition<(&str, &str, &str), i64> = TableDefinition::new("versions");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
+/// Page cache of the state database.
+const STATE_CACHE_BYTES: usize = 256 << 20;
+
 const META_LAKE_ID: &str = "lake_id";
 const META_NEXT_SEQ: &str = "next_batch_seq";
 const META_PENDING: &str = "pending_files";
@@ -55,7 +58,12 @@ impl EmbeddedStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| crate::Error::Store(format!("{}: {e}", dir.display())))?;
         }
-        let db = Database::create(path)?;
+        // redb caches up to 1 GiB by default; the working set here is the
+        // recent part of the id tables, so a bounded cache keeps ingest memory
+        // flat however large the state grows.
+        let db = redb::Builder::new()
+            .set_cache_size(STATE_CACHE_BYTES)
+            .create(path)?;
         let txn = db.begin_write()?;
         let lake_id;
         {
