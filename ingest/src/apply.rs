@@ -7,22 +7,14 @@ use crate::state::{Card, EntityRef, Grant, State};
 
 /// The entity an admin event versions.
 pub fn entity_of(data: &AdminData) -> EntityRef {
-    match data {
-        AdminData::ZoneUpserted(z) => EntityRef::Zone(z.zone_id.clone()),
-        AdminData::DoorUpserted(d) => EntityRef::Door(d.door_id.clone()),
-        AdminData::EmployeeUpserted(e) => EntityRef::Employee(e.employee_id.clone()),
-        AdminData::CardIssued { card_id, .. } | AdminData::CardStatusChanged { card_id, .. } => {
-            EntityRef::Card(card_id.clone())
-        }
-        AdminData::AccessGranted {
-            employee_id,
-            zone_id,
-            ..
-        }
-        | AdminData::AccessRevoked {
-            employee_id,
-            zone_id,
-        } => EntityRef::Grant(employee_id.clone(), zone_id.clone()),
+    let (kind, a, b) = data.entity();
+    let (a, b) = (a.to_string(), b.to_string());
+    match kind {
+        "zone" => EntityRef::Zone(a),
+        "door" => EntityRef::Door(a),
+        "employee" => EntityRef::Employee(a),
+        "card" => EntityRef::Card(a),
+        _ => EntityRef::Grant(a, b),
     }
 }
 

@@ -256,15 +256,17 @@ impl AdminData {
         }
     }
 
-    /// The entity this event changes (SPEC 3.1): the id of the zone, door,
-    /// employee or card, or `employee_id/zone_id` for a grant.
-    pub fn entity_id(&self) -> String {
+    /// The entity this event changes (SPEC 3.1) as (kind, id, second id):
+    /// `("zone" | "door" | "employee" | "card", id, "")` or
+    /// `("grant", employee_id, zone_id)`. `card_issued` and
+    /// `card_status_changed` name the same card.
+    pub fn entity(&self) -> (&'static str, &str, &str) {
         match self {
-            AdminData::ZoneUpserted(z) => z.zone_id.clone(),
-            AdminData::DoorUpserted(d) => d.door_id.clone(),
-            AdminData::EmployeeUpserted(e) => e.employee_id.clone(),
+            AdminData::ZoneUpserted(z) => ("zone", &z.zone_id, ""),
+            AdminData::DoorUpserted(d) => ("door", &d.door_id, ""),
+            AdminData::EmployeeUpserted(e) => ("employee", &e.employee_id, ""),
             AdminData::CardIssued { card_id, .. }
-            | AdminData::CardStatusChanged { card_id, .. } => card_id.clone(),
+            | AdminData::CardStatusChanged { card_id, .. } => ("card", card_id, ""),
             AdminData::AccessGranted {
                 employee_id,
                 zone_id,
@@ -273,7 +275,15 @@ impl AdminData {
             | AdminData::AccessRevoked {
                 employee_id,
                 zone_id,
-            } => format!("{employee_id}/{zone_id}"),
+            } => ("grant", employee_id, zone_id),
+        }
+    }
+
+    /// The `entity_id` column: the entity's id, or `employee_id/zone_id` for a grant.
+    pub fn entity_id(&self) -> String {
+        match self.entity() {
+            (_, id, "") => id.to_string(),
+            (_, employee_id, zone_id) => format!("{employee_id}/{zone_id}"),
         }
     }
 }

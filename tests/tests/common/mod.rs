@@ -27,10 +27,21 @@ pub fn rt() -> tokio::runtime::Runtime {
 
 /// Runs `accesslake ingest` in-process on a lake folder.
 pub fn ingest(lake: &Path, files: &[PathBuf], chunk: usize) -> accesslake_ingest::Result<Summary> {
+    ingest_into(Lake::local(lake)?, lake, files, chunk)
+}
+
+/// Runs an ingest writing through `store`, with the state of the lake folder `lake`.
+fn ingest_into(
+    store: Lake,
+    lake: &Path,
+    files: &[PathBuf],
+    chunk: usize,
+) -> accesslake_ingest::Result<Summary> {
     rt().block_on(async {
         let clock = clock();
         let mut merge = Merge::open(files, clock.as_ref())?;
-        let mut p = LocalPipeline::open(lake, clock.clone()).await?;
+        let state = accesslake_ingest::local::default_state_path(lake);
+        let mut p = LocalPipeline::open_with(store, &state, clock.clone()).await?;
         p.ingest(
             &mut merge,
             &IngestOptions {
@@ -190,30 +201,18 @@ impl ObjectStore for FailingStore {
 
 /// Runs an ingest whose puts fail after `allow` of them; returns whether it failed.
 pub fn ingest_failing(lake: &Path, files: &[PathBuf], chunk: usize, allow: usize) -> bool {
-    rt().block_on(async {
-        let clock = clock();
-        let local = Lake::local(lake).unwrap();
-        let failing = FailingStore {
-            inner: local.store().clone(),
-            allow,
-            puts: AtomicUsize::new(0),
-        };
-        let lake_store = Lake::from_store(Arc::new(failing), "failing");
-        let state = accesslake_ingest::local::default_state_path(lake);
-        let mut p = LocalPipeline::open_with(lake_store, &state, clock.clone())
-            .await
-            .unwrap();
-        let mut merge = Merge::open(files, clock.as_ref()).unwrap();
-        p.ingest(
-            &mut merge,
-            &IngestOptions {
-                chunk_events: chunk,
-            },
-            &mut |_, _| {},
-        )
-        .await
-        .is_err()
-    })
+    let failing = FailingStore {
+        inner: Lake::local(lake).unwrap().store().clone(),
+        allow,
+        puts: AtomicUsize::new(0),
+    };
+    ingest_into(
+        Lake::from_store(Arc::new(failing), "failing"),
+        lake,
+        files,
+        chunk,
+    )
+    .is_err()
 }
 
 /// A generated fixture in a temporary folder.
