@@ -11,7 +11,9 @@ use std::sync::Arc;
 use accesslake_fixtures::GenConfig;
 use accesslake_ingest::reader::Merge;
 use accesslake_ingest::{IngestOptions, LocalPipeline, Summary};
-use accesslake_model::{Reason, SystemClock};
+use accesslake_model::{Micros, Reason, SystemClock, parse_rfc3339};
+use accesslake_queries::{DataFusionEngine, Params, QueryEngine, Value};
+use accesslake_reports::{ReportArgs, batches_to_rows, render};
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
@@ -28,6 +30,20 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// The whole product in one go: generate a fixture, ingest it, write every
+    /// report (HTML with charts, CSV, JSON) and print where the index is.
+    Demo {
+        /// Folder for the fixture, the lake and the reports (created; a folder
+        /// made by an earlier demo is replaced).
+        #[arg(long, default_value = "accesslake-demo")]
+        dir: PathBuf,
+        /// Head count of the generated company.
+        #[arg(long, default_value_t = 200)]
+        employees: u32,
+        /// Days of activity, starting Monday 2026-03-02.
+        #[arg(long, default_value_t = 14)]
+        days: u32,
+    },
     /// Write a realistic, deterministic fixture: DIR/admin.jsonl and DIR/entries.jsonl.
     ///
     /// Three sites in three timezones, working days with arrival waves and
@@ -71,6 +87,97 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Run one report over a lake (list them with `accesslake report --list`).
+    ///
+    /// Times are RFC 3339 (`2026-03-02T08:00:00Z`, any offset) or a date
+    /// (`2026-03-02`, midnight UTC). Ranges are half-open: [from, to).
+    Report {
+        /// Report name: occupancy, muster, denied, inactive_card_use, after_hours,
+        /// anti_passback, person_trail, door_trail, admin_changes.
+        #[arg(required_unless_present = "list")]
+        name: Option<String>,
+        /// Lake folder.
+        #[arg(long, required_unless_present = "list")]
+        lake: Option<PathBuf>,
+        /// Start of the range (inclusive).
+        #[arg(long, value_parser = parse_time)]
+        from: Option<Micros>,
+        /// End of the range (exclusive).
+        #[arg(long, value_parser = parse_time)]
+        to: Option<Micros>,
+        /// The instant of a muster (roll call).
+        #[arg(long, value_parser = parse_time)]
+        at: Option<Micros>,
+        /// Employee id, for person_trail.
+        #[arg(long)]
+        employee: Option<String>,
+        /// Door id, for door_trail.
+        #[arg(long)]
+        door: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// List the reports with their audience and parameters.
+        #[arg(long)]
+        list: bool,
+    },
+    /// Analyst SQL over the lake tables (decisions, admin_events, rejected).
+    ///
+    /// With QUERY, runs it and prints the result. Without, reads statements
+    /// ending in `;` from standard input; `\d` lists the tables, `\q` quits.
+    Sql {
+        /// One SQL statement.
+        query: Option<String>,
+        /// Lake folder.
+        #[arg(long)]
+        lake: PathBuf,
+        /// A named parameter for `$name` in QUERY, bound as a value (never spliced
+        /// into the text): `--param from=2026-03-02T00:00:00Z` binds a timestamp
+        /// (RFC 3339 date-times are timestamps), anything else binds text.
+        #[arg(long = "param", value_parser = parse_param)]
+        params: Vec<(String, Value)>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// Report output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+/// `name=value`; an RFC 3339 date-time value is a timestamp, others are text.
+fn parse_param(s: &str) -> Result<(String, Value), String> {
+    let (name, value) = s.split_once('=').ok_or("expected name=value")?;
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        return Err(format!(
+            "parameter name {name:?} must be lowercase letters and _"
+        ));
+    }
+    let v = match parse_rfc3339(value) {
+        Ok(t) => Value::Timestamp(t),
+        Err(_) => Value::Text(value.to_string()),
+    };
+    Ok((name.to_string(), v))
+}
+
+/// RFC 3339, or a bare date meaning midnight UTC.
+fn parse_time(s: &str) -> Result<Micros, String> {
+    let full;
+    let text = if s.len() == 10 {
+        full = format!("{s}T00:00:00Z");
+        &full
+    } else {
+        s
+    };
+    parse_rfc3339(text).map_err(|e| format!("{e} (use e.g. 2026-03-02 or 2026-03-02T08:00:00Z)"))
 }
 
 fn main() -> ExitCode {
@@ -135,7 +242,288 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Report {
+            name,
+            lake,
+            from,
+            to,
+            at,
+            employee,
+            door,
+            format,
+            out,
+            list,
+        } => {
+            if list {
+                for r in accesslake_reports::REPORTS {
+                    println!("{:<18} {:<26} {}", r.name, r.audience, r.about);
+                }
+                return Ok(());
+            }
+            let (Some(name), Some(lake)) = (name, lake) else {
+                anyhow::bail!("a report name and --lake are needed");
+            };
+            let def = accesslake_reports::report(&name)?;
+            let args = ReportArgs {
+                from,
+                to,
+                at,
+                employee_id: employee,
+                door_id: door,
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let report = rt.block_on(async {
+                let engine = open_lake(&lake).await?;
+                anyhow::Ok(accesslake_reports::run_report(&engine, def, &args).await?)
+            })?;
+            let text = match format {
+                Format::Csv => render::csv(&report),
+                Format::Json => render::json(&report),
+                Format::Table => render::table(&report.columns, &report.rows, 40),
+            };
+            match out {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(())
+        }
+        Command::Demo {
+            dir,
+            employees,
+            days,
+        } => demo(&dir, employees, days),
+        Command::Sql {
+            query,
+            lake,
+            params,
+            format,
+        } => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                let engine = open_lake(&lake).await?;
+                match query {
+                    Some(q) => {
+                        let params = Params(params.into_iter().collect());
+                        let batches = engine.sql_with_params(&q, &params).await?;
+                        let (columns, rows) = batches_to_rows(&batches);
+                        let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+                        match format {
+                            Format::Csv => print!("{}", render::csv_rows(&columns, &rows)),
+                            Format::Json => {
+                                anyhow::bail!("--format json is for reports; use csv or table")
+                            }
+                            Format::Table => print!("{}", render::table(&columns, &rows, 60)),
+                        }
+                        Ok(())
+                    }
+                    None => sql_loop(&engine).await,
+                }
+            })
+        }
     }
+}
+
+const DEMO_MARKER: &str = ".accesslake-demo";
+
+fn demo(dir: &std::path::Path, employees: u32, days: u32) -> anyhow::Result<()> {
+    let t = std::time::Instant::now();
+    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+        if !dir.join(DEMO_MARKER).exists() {
+            anyhow::bail!(
+                "{} exists and was not made by `accesslake demo`; choose another --dir",
+                dir.display()
+            );
+        }
+        std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(
+        dir.join(DEMO_MARKER),
+        "made by accesslake demo; replaced on the next run\n",
+    )?;
+    let cfg = GenConfig {
+        seed: 1,
+        employees,
+        days,
+        ..GenConfig::default()
+    };
+    let input = dir.join("input");
+    accesslake_fixtures::generate_to_dir(&cfg, &input)?;
+    let lake = dir.join("lake");
+    let files = vec![input.join("admin.jsonl"), input.join("entries.jsonl")];
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let summary = rt.block_on(ingest(
+        lake.clone(),
+        IngestOptions::default().chunk_events,
+        files,
+    ))?;
+
+    let from = cfg
+        .start
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc()
+        .timestamp_micros();
+    let to = from + i64::from(days.max(1)) * 86_400_000_000;
+    let at = from + 2 * 86_400_000_000 + 10 * 3_600_000_000; // the first Wednesday, 10:00 UTC
+    let args = ReportArgs {
+        from: Some(from),
+        to: Some(to),
+        at: Some(at),
+        employee_id: Some("e-00001".into()),
+        door_id: Some("hq-lobby-main".into()),
+    };
+    let out = dir.join("reports");
+    std::fs::create_dir_all(&out)?;
+    let reports = rt.block_on(async {
+        let engine = open_lake(&lake).await?;
+        let mut done = Vec::new();
+        for def in accesslake_reports::REPORTS {
+            done.push((
+                def,
+                accesslake_reports::run_report(&engine, def, &args).await?,
+            ));
+        }
+        anyhow::Ok(done)
+    })?;
+    for (def, r) in &reports {
+        std::fs::write(
+            out.join(format!("{}.html", def.name)),
+            accesslake_reports::html::report_page(def, r),
+        )?;
+        std::fs::write(out.join(format!("{}.csv", def.name)), render::csv(r))?;
+        std::fs::write(out.join(format!("{}.json", def.name)), render::json(r))?;
+    }
+    let rows = |name: &str| {
+        reports
+            .iter()
+            .find(|(d, _)| d.name == name)
+            .map_or(0, |(_, r)| r.rows.len())
+    };
+    let peak = reports
+        .iter()
+        .find(|(d, _)| d.name == "occupancy")
+        .and_then(|(_, r)| {
+            r.rows
+                .iter()
+                .filter_map(|row| match row[7] {
+                    accesslake_reports::Cell::Float(f) => Some(f),
+                    _ => None,
+                })
+                .reduce(f64::max)
+        })
+        .unwrap_or(0.0);
+    let st = &summary.stats;
+    let headlines = vec![
+        ("scans decided".to_string(), st.entries_decided.to_string()),
+        (
+            "granted".to_string(),
+            format!(
+                "{:.1}%",
+                100.0 * st.granted as f64 / st.entries_decided.max(1) as f64
+            ),
+        ),
+        ("denied scans".to_string(), st.denied.to_string()),
+        (
+            "uses of inactive cards".to_string(),
+            rows("inactive_card_use").to_string(),
+        ),
+        (
+            "after-hours entries".to_string(),
+            rows("after_hours").to_string(),
+        ),
+        (
+            "busiest hour against capacity".to_string(),
+            format!("{:.0}%", 100.0 * peak),
+        ),
+        (
+            format!("inside at {}", &accesslake_model::format_rfc3339(at)[..16]),
+            rows("muster").to_string(),
+        ),
+        ("records rejected".to_string(), st.rejected.to_string()),
+    ];
+    let pairs: Vec<_> = reports.iter().map(|(d, r)| (*d, r)).collect();
+    let index = out.join("index.html");
+    std::fs::write(
+        &index,
+        accesslake_reports::html::index_page(&headlines, &pairs),
+    )?;
+    for (label, value) in &headlines {
+        println!("  {label:<32} {value}");
+    }
+    println!(
+        "\n{} reports written in {:.1}s; open {}",
+        reports.len(),
+        t.elapsed().as_secs_f64(),
+        index.display()
+    );
+    Ok(())
+}
+
+async fn open_lake(lake: &std::path::Path) -> anyhow::Result<DataFusionEngine> {
+    if !lake.join("decisions").is_dir() && !lake.join("admin_events").is_dir() {
+        anyhow::bail!(
+            "{} is not a lake (no decisions/ or admin_events/ folder); run `accesslake ingest` first",
+            lake.display()
+        );
+    }
+    Ok(DataFusionEngine::local(lake).await?)
+}
+
+async fn run_sql(engine: &DataFusionEngine, q: &str) -> anyhow::Result<()> {
+    let batches = engine.sql(q).await?;
+    let (columns, rows) = batches_to_rows(&batches);
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    print!("{}", render::table(&columns, &rows, 60));
+    Ok(())
+}
+
+async fn sql_loop(engine: &DataFusionEngine) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    let interactive = std::io::stdin().is_terminal();
+    let prompt = |pending: &str| {
+        if interactive {
+            eprint!(
+                "{}",
+                if pending.is_empty() {
+                    "accesslake> "
+                } else {
+                    "        ...> "
+                }
+            );
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let mut pending = String::new();
+    prompt(&pending);
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        let trimmed = line.trim();
+        if pending.is_empty() && trimmed == "\\q" {
+            break;
+        }
+        if pending.is_empty() && trimmed == "\\d" {
+            run_sql(engine, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name").await?;
+        } else if !trimmed.is_empty() {
+            pending.push_str(&line);
+            pending.push('\n');
+            if trimmed.ends_with(';') {
+                if let Err(e) = run_sql(engine, pending.trim().trim_end_matches(';')).await {
+                    eprintln!("error: {e:#}");
+                }
+                pending.clear();
+            }
+        }
+        prompt(&pending);
+    }
+    Ok(())
 }
 
 async fn ingest(lake: PathBuf, chunk: usize, files: Vec<PathBuf>) -> anyhow::Result<Summary> {

@@ -1,0 +1,187 @@
+//! The DataFusion engine: the lake's tables registered from any object store
+//! with their `dt` partition column, so `dt` filters prune whole folders.
+
+use std::sync::Arc;
+
+use accesslake_model::Table;
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch, StringArray};
+use arrow_schema::DataType;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::scalar::ScalarValue;
+
+use crate::params::Value;
+use crate::{Error, Params, Query, QueryEngine, Result};
+
+/// DataFusion over a lake folder or object store.
+pub struct DataFusionEngine {
+    ctx: SessionContext,
+}
+
+impl std::fmt::Debug for DataFusionEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataFusionEngine").finish_non_exhaustive()
+    }
+}
+
+impl DataFusionEngine {
+    /// Opens the lake in a local folder.
+    pub async fn local(dir: &std::path::Path) -> Result<Self> {
+        let abs = std::fs::canonicalize(dir)
+            .map_err(|e| Error::Lake(format!("{}: {e}", dir.display())))?;
+        let root = format!("file://{}/", abs.display());
+        Self::open(&root, None).await
+    }
+
+    /// Opens a lake at `root` (`file:///…/` or `s3://bucket/prefix/`), reading
+    /// through `store` when given (S3, or an in-memory store in tests).
+    pub async fn open(
+        root: &str,
+        store: Option<Arc<dyn object_store::ObjectStore>>,
+    ) -> Result<Self> {
+        let mut config = SessionConfig::new()
+            .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .with_information_schema(true);
+        // Read strings as Utf8, the type the lake's schema declares.
+        config
+            .options_mut()
+            .execution
+            .parquet
+            .schema_force_view_types = false;
+        config.options_mut().execution.parquet.pushdown_filters = true;
+        let ctx = SessionContext::new_with_config(config);
+        if let Some(store) = store {
+            let url = url::Url::parse(root).map_err(|e| Error::Lake(format!("{root}: {e}")))?;
+            ctx.register_object_store(&url, store);
+        }
+        let root = if root.ends_with('/') {
+            root.to_string()
+        } else {
+            format!("{root}/")
+        };
+        for table in Table::ALL {
+            let url = ListingTableUrl::parse(format!("{root}{}/", table.name()))?;
+            let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                .with_file_extension(".parquet")
+                .with_table_partition_cols(vec![("dt".to_string(), DataType::Utf8)]);
+            let config = ListingTableConfig::new(url)
+                .with_listing_options(options)
+                .with_schema(table.schema());
+            ctx.register_table(table.name(), Arc::new(ListingTable::try_new(config)?))?;
+        }
+        ctx.register_udf(json_extract_scalar());
+        Ok(DataFusionEngine { ctx })
+    }
+
+    /// Runs SQL text with named parameters (`$name`), each value bound by
+    /// DataFusion; the `accesslake sql --param` command.
+    pub async fn sql_with_params(&self, text: &str, params: &Params) -> Result<Vec<RecordBatch>> {
+        let values: Vec<(&str, ScalarValue)> = params
+            .0
+            .iter()
+            .map(|(k, v)| (k.as_str(), scalar(v)))
+            .collect();
+        let df = self.ctx.sql(text).await?;
+        let df = if values.is_empty() {
+            df
+        } else {
+            df.with_param_values(values)?
+        };
+        Ok(df.collect().await?)
+    }
+
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+}
+
+fn scalar(v: &Value) -> ScalarValue {
+    match v {
+        Value::Timestamp(t) => ScalarValue::TimestampMicrosecond(Some(*t), Some("UTC".into())),
+        Value::Text(s) => ScalarValue::Utf8(Some(s.clone())),
+    }
+}
+
+#[async_trait::async_trait]
+impl QueryEngine for DataFusionEngine {
+    fn name(&self) -> &'static str {
+        "datafusion"
+    }
+
+    async fn run(&self, query: &Query, params: &Params) -> Result<Vec<RecordBatch>> {
+        let values: Vec<(&str, ScalarValue)> = params
+            .for_query(query)?
+            .into_iter()
+            .map(|(k, v)| (k, scalar(v)))
+            .collect();
+        let df = self.ctx.sql(query.sql).await?.with_param_values(values)?;
+        Ok(df.collect().await?)
+    }
+
+    async fn sql(&self, text: &str) -> Result<Vec<RecordBatch>> {
+        Ok(self.ctx.sql(text).await?.collect().await?)
+    }
+}
+
+/// `json_extract_scalar(json, '$.key[.key…]')` with Trino's meaning: the
+/// scalar at the path as text (strings unquoted, numbers and booleans as
+/// written), NULL for a missing key, an object, an array or JSON null. The
+/// catalog uses it so the same SQL runs on DataFusion, Athena and DuckDB.
+pub fn json_extract_scalar() -> ScalarUDF {
+    create_udf(
+        "json_extract_scalar",
+        vec![DataType::Utf8, DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let (json, path) = (arrays[0].as_string::<i32>(), arrays[1].as_string::<i32>());
+            let out: StringArray = (0..json.len())
+                .map(|i| {
+                    if json.is_null(i) || path.is_null(i) {
+                        return None;
+                    }
+                    extract(json.value(i), path.value(i))
+                })
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }),
+    )
+}
+
+fn extract(json: &str, path: &str) -> Option<String> {
+    let keys = path.strip_prefix("$.")?;
+    let mut v: serde_json::Value = serde_json::from_str(json).ok()?;
+    for key in keys.split('.') {
+        v = v.get_mut(key)?.take();
+    }
+    match v {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::extract;
+
+    #[test]
+    fn json_paths_follow_trino() {
+        let j = r#"{"name":"Zoë","capacity":120,"ok":true,"n":null,"o":{"a":"x"},"l":[1]}"#;
+        assert_eq!(extract(j, "$.name").as_deref(), Some("Zoë"));
+        assert_eq!(extract(j, "$.capacity").as_deref(), Some("120"));
+        assert_eq!(extract(j, "$.ok").as_deref(), Some("true"));
+        assert_eq!(extract(j, "$.o.a").as_deref(), Some("x"));
+        for none in ["$.n", "$.o", "$.l", "$.missing", "name", "$"] {
+            assert_eq!(extract(j, none), None, "{none}");
+        }
+        assert_eq!(extract("not json", "$.a"), None);
+    }
+}

@@ -1,0 +1,121 @@
+//! Renderers that other tools read: CSV (RFC 4180), JSON
+//! (`{"report","params","rows"}` with columns in SPEC order) and a compact
+//! table for the terminal.
+
+use crate::{Cell, Report};
+
+/// CSV with a header row; nulls are empty fields.
+pub fn csv(r: &Report) -> String {
+    csv_rows(&r.columns, &r.rows)
+}
+
+/// CSV of any columns and rows.
+pub fn csv_rows(columns: &[&str], rows: &[Vec<Cell>]) -> String {
+    let line = |cells: Vec<String>| {
+        cells
+            .into_iter()
+            .map(|c| {
+                if c.contains([',', '"', '\n', '\r']) {
+                    format!("\"{}\"", c.replace('"', "\"\""))
+                } else {
+                    c
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut out = line(columns.iter().map(|c| c.to_string()).collect());
+    out.push_str("\r\n");
+    for row in rows {
+        out.push_str(&line(row.iter().map(Cell::text).collect()));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn json_value(c: &Cell) -> serde_json::Value {
+    match c {
+        Cell::Null => serde_json::Value::Null,
+        Cell::Text(s) => s.clone().into(),
+        Cell::Int(i) => (*i).into(),
+        Cell::Float(f) => {
+            serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
+        }
+        Cell::Bool(b) => (*b).into(),
+        Cell::Time(_) => c.text().into(),
+    }
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::Value::from(s).to_string()
+}
+
+/// One JSON object; the keys of each row in the report's column order.
+pub fn json(r: &Report) -> String {
+    let params: Vec<String> = r
+        .params
+        .iter()
+        .map(|(k, v)| format!("{}:{}", json_str(k), json_str(v)))
+        .collect();
+    let rows: Vec<String> = r
+        .rows
+        .iter()
+        .map(|row| {
+            let fields: Vec<String> = r
+                .columns
+                .iter()
+                .zip(row)
+                .map(|(k, v)| format!("{}:{}", json_str(k), json_value(v)))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        })
+        .collect();
+    format!(
+        "{{\"report\":{},\"params\":{{{}}},\"rows\":[{}]}}\n",
+        json_str(r.name),
+        params.join(","),
+        rows.join(",")
+    )
+}
+
+/// Aligned columns for a terminal; values longer than `width` characters are cut.
+pub fn table(columns: &[&str], rows: &[Vec<Cell>], width: usize) -> String {
+    let cut = |s: String| {
+        if s.chars().count() > width {
+            let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
+            t.push('…');
+            t
+        } else {
+            s
+        }
+    };
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| cut(c.text())).collect())
+        .collect();
+    let mut widths: Vec<usize> = columns.iter().map(|c| c.chars().count()).collect();
+    for r in &cells {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let fmt_row = |r: Vec<String>| {
+        r.iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let mut out = fmt_row(columns.iter().map(|c| c.to_string()).collect());
+    out.push('\n');
+    out.push_str(&fmt_row(widths.iter().map(|w| "─".repeat(*w)).collect()));
+    out.push('\n');
+    for r in cells {
+        out.push_str(&fmt_row(r));
+        out.push('\n');
+    }
+    out.push_str(&format!("({} rows)\n", rows.len()));
+    out
+}
