@@ -80,7 +80,7 @@ def main(bin_, work, employees, days, repeats):
           f"(peak {i['peak_rss_mib']:.0f} MiB, {repeats} runs)")
     print(f"parquet        {q['bytes_per_decision_row']:.1f} bytes per decision row "
           f"({q['input_bytes_per_event']:.0f} bytes per input line)")
-    stamp = datetime.date.today().isoformat()
+    stamp = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     out = os.path.join(os.path.dirname(__file__), "results", f"{stamp}.json")
     with open(out, "w") as f:
         json.dump(result, f, indent=2)

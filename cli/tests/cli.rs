@@ -149,3 +149,223 @@ fn help_names_every_command_and_option() {
     let out = accesslake(&["gen"]);
     assert!(!out.status.success(), "gen without --out must fail");
 }
+
+#[test]
+fn demo_writes_every_report_and_an_index() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("demo");
+    let out = accesslake(&[
+        "demo",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--employees",
+        "40",
+        "--days",
+        "3",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("scans decided") && stdout.contains("index.html"),
+        "{stdout}"
+    );
+    let reports = dir.join("reports");
+    for name in [
+        "occupancy",
+        "muster",
+        "denied",
+        "inactive_card_use",
+        "after_hours",
+        "anti_passback",
+        "person_trail",
+        "door_trail",
+        "admin_changes",
+    ] {
+        for ext in ["html", "csv", "json"] {
+            let f = reports.join(format!("{name}.{ext}"));
+            assert!(
+                f.metadata().map(|m| m.len() > 0).unwrap_or(false),
+                "{} missing",
+                f.display()
+            );
+        }
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(reports.join(format!("{name}.json"))).unwrap())
+                .unwrap();
+        assert_eq!(json["report"], name);
+    }
+    let index = std::fs::read_to_string(reports.join("index.html")).unwrap();
+    assert!(index.contains("href=\"occupancy.html\"") && index.contains("scans decided"));
+    let occupancy = std::fs::read_to_string(reports.join("occupancy.html")).unwrap();
+    assert!(
+        occupancy.contains("<svg")
+            && occupancy.contains("class=\"capacity\"")
+            && occupancy.contains("<table>")
+    );
+    // A second run replaces the demo's own folder ...
+    assert!(
+        accesslake(&[
+            "demo",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--employees",
+            "20",
+            "--days",
+            "1"
+        ])
+        .status
+        .success()
+    );
+    // ... but never a folder it did not make.
+    let other = d.path().join("mine");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("thesis.txt"), "precious").unwrap();
+    let out = accesslake(&["demo", "--dir", other.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(other.join("thesis.txt").exists());
+}
+
+#[test]
+fn report_and_sql_commands() {
+    let d = tempfile::tempdir().unwrap();
+    let input = d.path().join("in");
+    assert!(generate(&input, "4").status.success());
+    let lake = d.path().join("lake");
+    let (a, e) = (input.join("admin.jsonl"), input.join("entries.jsonl"));
+    assert!(
+        accesslake(&[
+            "ingest",
+            "--lake",
+            lake.to_str().unwrap(),
+            a.to_str().unwrap(),
+            e.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    let l = lake.to_str().unwrap();
+
+    let out = accesslake(&[
+        "report",
+        "denied",
+        "--lake",
+        l,
+        "--from",
+        "2026-03-02",
+        "--to",
+        "2026-03-05",
+        "--format",
+        "csv",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = text(&out.stdout);
+    assert!(
+        csv.starts_with("event_id,occurred_at,reason,employee_id,card_id,door_id,zone_id\r\n"),
+        "{csv}"
+    );
+    assert!(csv.lines().count() > 1);
+
+    let out = accesslake(&[
+        "report",
+        "muster",
+        "--lake",
+        l,
+        "--at",
+        "2026-03-03T10:00:00+00:00",
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["params"]["at"], "2026-03-03T10:00:00.000000Z");
+    assert!(!json["rows"].as_array().unwrap().is_empty());
+
+    for (args, want) in [
+        (vec!["report", "nope", "--lake", l], "unknown report `nope`"),
+        (
+            vec!["report", "denied", "--lake", l, "--from", "2026-03-02"],
+            "needs --to",
+        ),
+        (
+            vec![
+                "report",
+                "denied",
+                "--lake",
+                l,
+                "--from",
+                "yesterday",
+                "--to",
+                "2026-03-03",
+            ],
+            "RFC 3339",
+        ),
+        (
+            vec![
+                "report",
+                "denied",
+                "--lake",
+                d.path().to_str().unwrap(),
+                "--from",
+                "2026-03-02",
+                "--to",
+                "2026-03-03",
+            ],
+            "is not a lake",
+        ),
+    ] {
+        let out = accesslake(&args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(want),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+
+    let out = accesslake(&[
+        "sql",
+        "--lake",
+        l,
+        "--format",
+        "csv",
+        "--param",
+        "r=ok",
+        "SELECT count(*) AS n FROM decisions WHERE reason = $r",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let n: u64 = text(&out.stdout).lines().nth(1).unwrap().parse().unwrap();
+    assert!(n > 100);
+    // A parameter is a value, not SQL.
+    let out = accesslake(&[
+        "sql",
+        "--lake",
+        l,
+        "--format",
+        "csv",
+        "--param",
+        "r=ok' OR '1'='1",
+        "SELECT count(*) AS n FROM decisions WHERE reason = $r",
+    ]);
+    assert_eq!(text(&out.stdout).lines().nth(1), Some("0"));
+
+    // Statements from standard input, ending in `;`, with \d.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_accesslake"))
+        .args(["sql", "--lake", l])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"\\d\nSELECT outcome,\n  count(*) AS n\nFROM decisions GROUP BY outcome ORDER BY outcome;\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("admin_events")
+            && stdout.contains("decisions")
+            && stdout.contains("rejected"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("denied") && stdout.contains("granted"),
+        "{stdout}"
+    );
+}

@@ -57,7 +57,7 @@ def datafusion_rows(bin_, lake, sql, params):
         if isinstance(v, datetime.datetime):
             v = v.strftime("%Y-%m-%dT%H:%M:%SZ")
         args += ["--param", f"{k}={v}"]
-    out = subprocess.run(args + [sql], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(args + ["--", sql], check=True, capture_output=True, text=True).stdout
     rows = list(csv.reader(io.StringIO(out)))
     return rows[0], sorted(tuple(r) for r in rows[1:])
 

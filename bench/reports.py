@@ -1,0 +1,76 @@
+"""Report-suite benchmark: every catalog query on DataFusion (the accesslake
+binary) and on DuckDB (the same SQL, transpiled from Athena's dialect by
+sqlglot) over the same lake, best of N runs each, and the ratio.
+
+usage: reports.py BIN LAKE CATALOG_DIR FROM_DATE TO_DATE REPEATS RESULTS_JSON
+"""
+
+import datetime
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+import duckdb
+import sqlglot
+
+PARAM = re.compile(r"\$([a-z_]+)")
+
+
+def blank(sql):
+    return re.sub(r"'(?:[^']|'')*'|--[^\n]*", lambda m: " " * len(m.group(0)), sql)
+
+
+def main(bin_, lake, catalog, from_date, to_date, repeats, results):
+    repeats = int(repeats)
+    utc = datetime.timezone.utc
+    start = datetime.datetime.fromisoformat(from_date).replace(tzinfo=utc)
+    end = datetime.datetime.fromisoformat(to_date).replace(tzinfo=utc)
+    at = start + (end - start) / 2 + datetime.timedelta(hours=10)
+    params = {"from": start, "to": end, "from_dt": from_date, "to_dt": (end - datetime.timedelta(days=1)).date().isoformat(),
+              "at": at, "at_dt": at.date().isoformat(), "employee_id": "e-00007", "door_id": "hq-lobby-main"}
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for t in ["decisions", "admin_events", "rejected"]:
+        con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{lake}/{t}/*/*.parquet', hive_partitioning = true, hive_types = {{'dt': VARCHAR}})")
+    rows = []
+    for f in sorted(os.listdir(catalog)):
+        name, sql = f[:-4], open(os.path.join(catalog, f)).read()
+        used = PARAM.findall(blank(sql))
+        positional, last = [], 0
+        for m in PARAM.finditer(blank(sql)):
+            positional += [sql[last:m.start()], "?"]
+            last = m.end()
+        duck = sqlglot.transpile("".join(positional) + sql[last:], read="trino", write="duckdb")[0]
+        args = [bin_, "sql", "--lake", lake, "--format", "csv"]
+        for k in sorted(set(used)):
+            v = params[k]
+            args += ["--param", f"{k}={v.strftime('%Y-%m-%dT%H:%M:%SZ') if isinstance(v, datetime.datetime) else v}"]
+        df_times, dk_times = [], []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            subprocess.run(args + ["--", sql], check=True, stdout=subprocess.DEVNULL)
+            df_times.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            con.execute(duck, [params[u] for u in used]).fetchall()
+            dk_times.append(time.perf_counter() - t)
+        rows.append({"query": name, "datafusion_s": min(df_times), "duckdb_s": min(dk_times),
+                     "datafusion_median_s": statistics.median(df_times), "duckdb_median_s": statistics.median(dk_times)})
+    total_df = sum(r["datafusion_s"] for r in rows)
+    total_dk = sum(r["duckdb_s"] for r in rows)
+    print(f"{'query':<20}{'DataFusion s':>14}{'DuckDB s':>12}{'ratio':>8}")
+    for r in rows:
+        print(f"{r['query']:<20}{r['datafusion_s']:>14.3f}{r['duckdb_s']:>12.3f}{r['datafusion_s'] / max(r['duckdb_s'], 1e-9):>8.2f}")
+    print(f"{'suite':<20}{total_df:>14.3f}{total_dk:>12.3f}{total_df / max(total_dk, 1e-9):>8.2f}")
+    data = json.load(open(results)) if os.path.exists(results) else {}
+    data["reports"] = {"lake": lake, "repeats": repeats, "queries": rows, "suite_datafusion_s": total_df,
+                       "suite_duckdb_s": total_dk, "ratio": total_df / max(total_dk, 1e-9),
+                       "note": "DataFusion times include starting the accesslake process and registering the tables"}
+    json.dump(data, open(results, "w"), indent=2)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:8])
