@@ -379,3 +379,30 @@ fn hostile_parameters_are_values_never_sql() {
             .contains("occupancy, muster")
     );
 }
+
+#[test]
+fn a_report_reads_only_the_partitions_of_its_range() {
+    let l = lake();
+    let before = csv(&l, "denied", &range(DAY.0, DAY.1));
+    // A corrupt file in a day outside the range: reading it would fail the query.
+    let far = l.path.join("decisions/dt=2026-04-01");
+    std::fs::create_dir_all(&far).unwrap();
+    std::fs::write(far.join("part-corrupt.parquet"), b"not a parquet file").unwrap();
+    assert_eq!(
+        csv(&l, "denied", &range(DAY.0, DAY.1)),
+        before,
+        "the range's partitions alone are read"
+    );
+    // A range that covers it does read it, and fails loudly rather than skipping data.
+    let err = rt().block_on(async {
+        let engine = DataFusionEngine::local(&l.path).await.unwrap();
+        run_report(
+            &engine,
+            report("denied").unwrap(),
+            &range("2026-03-31T00:00:00Z", "2026-04-02T00:00:00Z"),
+        )
+        .await
+        .unwrap_err()
+    });
+    assert!(err.to_string().to_lowercase().contains("parquet"), "{err}");
+}
