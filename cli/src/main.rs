@@ -127,7 +127,9 @@ enum Command {
     /// Analyst SQL over the lake tables (decisions, admin_events, rejected).
     ///
     /// With QUERY, runs it and prints the result. Without, reads statements
-    /// ending in `;` from standard input; `\d` lists the tables, `\q` quits.
+    /// ending in `;` from standard input (on a terminal with line editing and
+    /// a history in ~/.accesslake_history); `\d` lists the tables, `\r`
+    /// (or Ctrl-C) drops the statement being typed, `\q` quits.
     Sql {
         /// One SQL statement.
         query: Option<String>,
@@ -485,43 +487,98 @@ async fn run_sql(engine: &DataFusionEngine, q: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn sql_loop(engine: &DataFusionEngine) -> anyhow::Result<()> {
-    use std::io::{BufRead, Write};
-    let interactive = std::io::stdin().is_terminal();
-    let prompt = |pending: &str| {
-        if interactive {
-            eprint!(
-                "{}",
-                if pending.is_empty() {
-                    "accesslake> "
-                } else {
-                    "        ...> "
-                }
-            );
-            let _ = std::io::stderr().flush();
+/// Where the REPL's lines come from: a line editor with a history file on a
+/// terminal, plain standard input otherwise (pipes and scripts).
+enum Lines {
+    Editor(Box<rustyline::DefaultEditor>, Option<PathBuf>),
+    Piped(std::io::Lines<std::io::StdinLock<'static>>),
+}
+
+impl Lines {
+    fn open() -> Self {
+        use std::io::BufRead;
+        if std::io::stdin().is_terminal()
+            && let Ok(mut editor) = rustyline::DefaultEditor::new()
+        {
+            let history = history_path();
+            if let Some(path) = &history {
+                // A missing history file is the normal first run.
+                let _ = editor.load_history(path);
+            }
+            return Lines::Editor(Box::new(editor), history);
         }
-    };
+        Lines::Piped(std::io::stdin().lock().lines())
+    }
+
+    /// The next line; `None` at end of input (Ctrl-D on a terminal).
+    fn next(&mut self, continuing: bool) -> anyhow::Result<Option<String>> {
+        use rustyline::error::ReadlineError;
+        match self {
+            Lines::Piped(lines) => Ok(lines.next().transpose()?),
+            Lines::Editor(editor, _) => {
+                let prompt = if continuing {
+                    "        ...> "
+                } else {
+                    "accesslake> "
+                };
+                match editor.readline(prompt) {
+                    Ok(line) => Ok(Some(line)),
+                    // Ctrl-C abandons the statement being typed, as in psql.
+                    Err(ReadlineError::Interrupted) => Ok(Some("\\r".into())),
+                    Err(ReadlineError::Eof) => Ok(None),
+                    Err(e) => Err(e.into()),
+                }
+            }
+        }
+    }
+
+    /// Remembers a finished statement or command in the history.
+    fn remember(&mut self, entry: &str) {
+        if let Lines::Editor(editor, Some(path)) = self {
+            let _ = editor.add_history_entry(entry);
+            if let Err(e) = editor.save_history(path) {
+                tracing::warn!("cannot save the sql history to {}: {e}", path.display());
+            }
+        }
+    }
+}
+
+/// `$ACCESSLAKE_HISTORY`, else `~/.accesslake_history`.
+fn history_path() -> Option<PathBuf> {
+    std::env::var_os("ACCESSLAKE_HISTORY")
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".accesslake_history").into())
+        })
+        .map(PathBuf::from)
+}
+
+async fn sql_loop(engine: &DataFusionEngine) -> anyhow::Result<()> {
+    let mut lines = Lines::open();
     let mut pending = String::new();
-    prompt(&pending);
-    for line in std::io::stdin().lock().lines() {
-        let line = line?;
+    while let Some(line) = lines.next(!pending.is_empty())? {
         let trimmed = line.trim();
+        if trimmed == "\\r" {
+            pending.clear();
+            continue;
+        }
         if pending.is_empty() && trimmed == "\\q" {
             break;
         }
         if pending.is_empty() && trimmed == "\\d" {
+            lines.remember(trimmed);
             run_sql(engine, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name").await?;
         } else if !trimmed.is_empty() {
             pending.push_str(&line);
             pending.push('\n');
             if trimmed.ends_with(';') {
-                if let Err(e) = run_sql(engine, pending.trim().trim_end_matches(';')).await {
+                let statement = pending.trim();
+                lines.remember(statement);
+                if let Err(e) = run_sql(engine, statement.trim_end_matches(';')).await {
                     eprintln!("error: {e:#}");
                 }
                 pending.clear();
             }
         }
-        prompt(&pending);
     }
     Ok(())
 }

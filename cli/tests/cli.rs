@@ -368,4 +368,72 @@ fn report_and_sql_commands() {
         stdout.contains("denied") && stdout.contains("granted"),
         "{stdout}"
     );
+
+    // On a terminal (a pseudo-terminal from util-linux `script`): a line
+    // editor, Ctrl-C on a continuation line drops the half-typed statement,
+    // and every statement lands in the history file for the next session.
+    // Each line is typed once the prompt it answers is on screen, as a person
+    // would (the editor reads keys only while it shows a prompt).
+    let history = d.path().join("history");
+    let command = format!("'{}' sql --lake '{l}'", env!("CARGO_BIN_EXE_accesslake"));
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("ACCESSLAKE_HISTORY", &history)
+        .env("ACCESSLAKE_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs");
+    let screen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let screen = screen.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                screen
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    let mut seen = 0;
+    for (prompt, keys) in [
+        ("accesslake> ", "SELECT 1 +\n"),
+        ("...> ", "\x03"),
+        ("accesslake> ", "SELECT 41 +\n"),
+        ("...> ", " 1 AS answer;\n"),
+        ("accesslake> ", "\\q\n"),
+    ] {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let s = screen.lock().unwrap().clone();
+            if let Some(at) = s[seen..].find(prompt) {
+                seen += at + prompt.len();
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {prompt:?} on screen:\n{s}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        stdin.write_all(keys.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    drop(stdin);
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let screen = screen.lock().unwrap().clone();
+    assert!(status.success(), "{screen}");
+    assert!(screen.contains("42"), "{screen}");
+    let saved = std::fs::read_to_string(&history).expect("history written");
+    assert!(saved.contains("SELECT 41 +"), "{saved}");
+    assert!(!saved.contains("SELECT 1 +"), "{saved}");
 }

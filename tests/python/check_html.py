@@ -24,11 +24,12 @@ def check(cond, what):
 
 
 def chromium(binary, *args):
-    profile = tempfile.mkdtemp(prefix="accesslake-chromium-")
-    cmd = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={profile}", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+    # A throwaway profile per run, removed afterwards (it holds caches).
+    with tempfile.TemporaryDirectory(prefix="accesslake-chromium-") as profile:
+        cmd = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+               "--no-first-run", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", f"--user-data-dir={profile}", *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
 
 
 def main(binary, reports, png):
