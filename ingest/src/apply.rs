@@ -8,14 +8,8 @@ use crate::state::{Card, EntityRef, Grant, State};
 /// The entity an admin event versions.
 pub fn entity_of(data: &AdminData) -> EntityRef {
     let (kind, a, b) = data.entity();
-    let (a, b) = (a.to_string(), b.to_string());
-    match kind {
-        "zone" => EntityRef::Zone(a),
-        "door" => EntityRef::Door(a),
-        "employee" => EntityRef::Employee(a),
-        "card" => EntityRef::Card(a),
-        _ => EntityRef::Grant(a, b),
-    }
+    // `AdminData::entity` names only kinds `from_parts` knows.
+    EntityRef::from_parts(kind, a, b).unwrap_or_else(|| EntityRef::Grant(a.into(), b.into()))
 }
 
 /// Checks and applies one (non-duplicate) admin event; returns its `admin_events` row.

@@ -15,6 +15,16 @@ pub enum Error {
     },
     #[error(transparent)]
     Lake(#[from] accesslake_transform::Error),
+    /// A conditional write lost to a concurrent writer: re-reading the state
+    /// and deciding again gives the right answer.
+    #[error("state changed under a concurrent writer: {0}")]
+    Conflict(String),
+    /// A setting is missing or wrong (environment, lake URL).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The store is throttled or unreachable for now.
+    #[error("state store unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl Error {
@@ -23,7 +33,10 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Lake(e) => e.is_retryable(),
-            Error::Store(_) | Error::Corrupt { .. } | Error::Input { .. } => false,
+            Error::Conflict(_) | Error::Unavailable(_) => true,
+            Error::Store(_) | Error::Corrupt { .. } | Error::Input { .. } | Error::Config(_) => {
+                false
+            }
         }
     }
 }

@@ -55,6 +55,21 @@ impl EntityRef {
         }
     }
 
+    /// Rebuilds an entity from its kind name and key parts, as stored and as
+    /// [`accesslake_model::AdminData::entity`] names it.
+    pub fn from_parts(kind: &str, a: &str, b: &str) -> Option<EntityRef> {
+        let (a, b) = (a.to_string(), b.to_string());
+        Some(match kind {
+            "zone" => EntityRef::Zone(a),
+            "door" => EntityRef::Door(a),
+            "employee" => EntityRef::Employee(a),
+            "card" => EntityRef::Card(a),
+            "grant" => EntityRef::Grant(a, b),
+            "presence" => EntityRef::Presence(a, b),
+            _ => return None,
+        })
+    }
+
     /// The two key parts (the second is empty for single-id entities).
     pub fn key(&self) -> (&str, &str) {
         match self {
@@ -179,6 +194,21 @@ impl State {
     /// Marks an entity whose version changed without a value change (a no-op revoke).
     pub(crate) fn touch(&mut self, e: EntityRef) {
         self.dirty.insert(e);
+    }
+
+    /// Adds the entities of `other` (a partial state loaded for a batch).
+    pub fn merge(&mut self, other: State) {
+        self.zones.extend(other.zones);
+        self.doors.extend(other.doors);
+        self.employees.extend(other.employees);
+        self.cards.extend(other.cards);
+        for (employee, zones) in other.grants {
+            self.grants.entry(employee).or_default().extend(zones);
+        }
+        for (employee, zones) in other.inside {
+            self.inside.entry(employee).or_default().extend(zones);
+        }
+        self.versions.extend(other.versions);
     }
 
     /// Number of (employee, zone) pairs marked inside.

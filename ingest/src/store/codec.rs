@@ -225,14 +225,6 @@ pub fn decode_into(state: &mut State, kind: &str, a: &str, b: &str, value: &[u8]
 
 /// Rebuilds an [`EntityRef`] from its stored kind and key parts.
 pub fn entity_ref(kind: &str, a: &str, b: &str) -> Result<EntityRef> {
-    let (a, b) = (a.to_string(), b.to_string());
-    Ok(match kind {
-        "zone" => EntityRef::Zone(a),
-        "door" => EntityRef::Door(a),
-        "employee" => EntityRef::Employee(a),
-        "card" => EntityRef::Card(a),
-        "grant" => EntityRef::Grant(a, b),
-        "presence" => EntityRef::Presence(a, b),
-        other => return Err(corrupt("version", format!("unknown kind {other:?}"))),
-    })
+    EntityRef::from_parts(kind, a, b)
+        .ok_or_else(|| corrupt("version", format!("unknown kind {kind:?}")))
 }

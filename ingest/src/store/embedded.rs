@@ -15,10 +15,15 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::codec;
-use super::{Commit, StateStore};
-use crate::Result;
-use crate::state::State;
+use std::collections::BTreeSet;
+
+use accesslake_model::{AdminRecord, Decision};
+use async_trait::async_trait;
+
+use super::{Commit, StateStore, codec, outcome};
+use crate::batch::{BatchStore, Stored, Write, WriteError};
+use crate::state::{EntityRef, State};
+use crate::{Error, Result};
 
 const ENTRY_IDS: TableDefinition<&str, ()> = TableDefinition::new("entry_event_ids");
 const ADMIN_IDS: TableDefinition<&str, ()> = TableDefinition::new("admin_event_ids");
@@ -28,6 +33,9 @@ const ENTITIES: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::ne
 /// (kind, id, second id or "") → last applied occurred_at
 const VERSIONS: TableDefinition<(&str, &str, &str), i64> = TableDefinition::new("versions");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// The batch path ([`BatchStore`]) keeps each outcome so a redelivery gets it back.
+const DECISIONS: TableDefinition<&str, &str> = TableDefinition::new("entry_decisions");
+const ADMIN_RECORDS: TableDefinition<&str, &str> = TableDefinition::new("admin_records");
 
 /// Page cache of the state database.
 const STATE_CACHE_BYTES: usize = 256 << 20;
@@ -64,6 +72,16 @@ impl EmbeddedStore {
         let db = redb::Builder::new()
             .set_cache_size(STATE_CACHE_BYTES)
             .create(path)?;
+        Self::init(db, path)
+    }
+
+    /// A store that lives in memory only (benchmarks, tests of the batch path).
+    pub fn in_memory() -> Result<Self> {
+        let db = redb::Builder::new().create_with_backend(redb::backends::InMemoryBackend::new())?;
+        Self::init(db, Path::new(":memory:"))
+    }
+
+    fn init(db: Database, path: &Path) -> Result<Self> {
         let txn = db.begin_write()?;
         let lake_id;
         {
@@ -72,6 +90,8 @@ impl EmbeddedStore {
             txn.open_table(REJECTED_KEYS)?;
             txn.open_table(ENTITIES)?;
             txn.open_table(VERSIONS)?;
+            txn.open_table(DECISIONS)?;
+            txn.open_table(ADMIN_RECORDS)?;
             let mut meta = txn.open_table(META)?;
             let existing = meta.get(META_LAKE_ID)?.map(|v| v.value().to_vec());
             lake_id = match existing {
@@ -242,5 +262,168 @@ impl StateStore for EmbeddedStore {
         }
         txn.commit()?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl BatchStore for EmbeddedStore {
+    async fn decisions(&self, event_ids: &[&str]) -> Result<Vec<Option<Stored<Decision>>>> {
+        let txn = self.db.begin_read()?;
+        let stored = txn.open_table(DECISIONS)?;
+        let known = txn.open_table(ENTRY_IDS)?;
+        event_ids
+            .iter()
+            .map(|id| match stored.get(*id)? {
+                Some(v) => outcome::decode_decision(id, v.value()).map(Some),
+                // Decided by `accesslake ingest`, which keeps ids, not rows:
+                // deciding it again would break idempotency.
+                None if known.get(*id)?.is_some() => Err(Error::Store(format!(
+                    "event {id} was decided by the local pipeline, which keeps no row to return"
+                ))),
+                None => Ok(None),
+            })
+            .collect()
+    }
+
+    async fn admin_records(&self, event_ids: &[&str]) -> Result<Vec<Option<Stored<AdminRecord>>>> {
+        let txn = self.db.begin_read()?;
+        let stored = txn.open_table(ADMIN_RECORDS)?;
+        let known = txn.open_table(ADMIN_IDS)?;
+        event_ids
+            .iter()
+            .map(|id| match stored.get(*id)? {
+                Some(v) => outcome::decode_admin(id, v.value()).map(Some),
+                None if known.get(*id)?.is_some() => Err(Error::Store(format!(
+                    "admin event {id} was applied by the local pipeline, which keeps no row to return"
+                ))),
+                None => Ok(None),
+            })
+            .collect()
+    }
+
+    async fn load(&self, keys: &BTreeSet<EntityRef>) -> Result<State> {
+        let txn = self.db.begin_read()?;
+        let entities = txn.open_table(ENTITIES)?;
+        let versions = txn.open_table(VERSIONS)?;
+        let mut state = State::default();
+        for e in keys {
+            let (a, b) = e.key();
+            let key = (e.kind(), a, b);
+            if let Some(v) = entities.get(key)? {
+                codec::decode_into(&mut state, e.kind(), a, b, v.value())?;
+            }
+            if let Some(v) = versions.get(key)? {
+                state.versions.insert(e.clone(), v.value());
+            }
+        }
+        Ok(state)
+    }
+
+    async fn write(&self, writes: &[Write]) -> Result<(), WriteError> {
+        let stopped = |committed: usize| move |error: Error| WriteError { committed, error };
+        let txn = self
+            .db
+            .begin_write()
+            .map_err(Error::from)
+            .map_err(stopped(0))?;
+        let mut done = 0;
+        let mut conflict = None;
+        {
+            let mut tables = BatchTables::open(&txn).map_err(stopped(0))?;
+            for w in writes {
+                match tables.apply(w).map_err(stopped(0))? {
+                    None => done += 1,
+                    Some(why) => {
+                        conflict = Some(why);
+                        break;
+                    }
+                }
+            }
+        }
+        txn.commit().map_err(Error::from).map_err(stopped(0))?;
+        match conflict {
+            None => Ok(()),
+            Some(why) => Err(WriteError {
+                committed: done,
+                error: Error::Conflict(why),
+            }),
+        }
+    }
+}
+
+/// The tables one batch write touches, open in one redb transaction.
+struct BatchTables<'t> {
+    decisions: redb::Table<'t, &'static str, &'static str>,
+    entry_ids: redb::Table<'t, &'static str, ()>,
+    admin: redb::Table<'t, &'static str, &'static str>,
+    admin_ids: redb::Table<'t, &'static str, ()>,
+    entities: redb::Table<'t, (&'static str, &'static str, &'static str), &'static [u8]>,
+    versions: redb::Table<'t, (&'static str, &'static str, &'static str), i64>,
+}
+
+impl<'t> BatchTables<'t> {
+    fn open(txn: &'t redb::WriteTransaction) -> Result<Self> {
+        Ok(BatchTables {
+            decisions: txn.open_table(DECISIONS)?,
+            entry_ids: txn.open_table(ENTRY_IDS)?,
+            admin: txn.open_table(ADMIN_RECORDS)?,
+            admin_ids: txn.open_table(ADMIN_IDS)?,
+            entities: txn.open_table(ENTITIES)?,
+            versions: txn.open_table(VERSIONS)?,
+        })
+    }
+
+    /// Checks one write's conditions and applies it; `Some(reason)` if a
+    /// condition does not hold (nothing of this write is applied then).
+    fn apply(&mut self, w: &Write) -> Result<Option<String>> {
+        match w {
+            Write::Entry { decision, presence } => {
+                let id = decision.row.event_id.as_str();
+                if self.decisions.get(id)?.is_some() || self.entry_ids.get(id)?.is_some() {
+                    return Ok(Some(format!("event {id} already decided")));
+                }
+                if let Some(p) = presence {
+                    let key = ("presence", p.employee_id.as_str(), p.zone_id.as_str());
+                    let inside = self.entities.get(key)?.is_some();
+                    if inside == p.inside {
+                        return Ok(Some("presence already changed".into()));
+                    }
+                    if p.inside {
+                        self.entities.insert(key, [].as_slice())?;
+                    } else {
+                        self.entities.remove(key)?;
+                    }
+                }
+                self.decisions
+                    .insert(id, outcome::encode_decision(decision).as_str())?;
+                self.entry_ids.insert(id, ())?;
+            }
+            Write::Admin { record, entity } => {
+                let id = record.row.event_id.as_str();
+                if self.admin.get(id)?.is_some() || self.admin_ids.get(id)?.is_some() {
+                    return Ok(Some(format!("admin event {id} already recorded")));
+                }
+                if let Some(e) = entity {
+                    let (a, b) = e.entity.key();
+                    let key = (e.entity.kind(), a, b);
+                    if self
+                        .versions
+                        .get(key)?
+                        .is_some_and(|v| v.value() > e.version)
+                    {
+                        return Ok(Some("entity has a newer version".into()));
+                    }
+                    match &e.value {
+                        Some(v) => self.entities.insert(key, v.as_slice())?,
+                        None => self.entities.remove(key)?,
+                    };
+                    self.versions.insert(key, e.version)?;
+                }
+                self.admin
+                    .insert(id, outcome::encode_admin(record).as_str())?;
+                self.admin_ids.insert(id, ())?;
+            }
+        }
+        Ok(None)
     }
 }

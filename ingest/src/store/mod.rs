@@ -1,12 +1,19 @@
 //! Persistence of [`State`] behind one small trait, with two implementations:
 //! [`EmbeddedStore`] (redb, on disk, transactional; the local default) and
-//! [`MemoryStore`] (tests and benchmarks). The AWS deployment adds DynamoDB.
-//! `tests/state_store.rs` is the conformance suite they all pass.
+//! [`MemoryStore`] (tests and benchmarks). The Lambda path reads through
+//! [`crate::BatchStore`], which the embedded store and `DynamoStore` (feature
+//! `aws`) implement; `tests/state_store.rs` and `tests/batch_store_*.rs` are
+//! the conformance suites.
 
-mod codec;
+pub(crate) mod codec;
+#[cfg(feature = "aws")]
+mod dynamodb;
 mod embedded;
 mod memory;
+pub mod outcome;
 
+#[cfg(feature = "aws")]
+pub use dynamodb::{DynamoStore, entity_key};
 pub use embedded::EmbeddedStore;
 pub use memory::MemoryStore;
 

@@ -98,23 +98,44 @@ pub fn cell(col: &dyn Array, i: usize) -> String {
 
 /// All rows of a table as `col=value|…` strings, sorted, without the named columns.
 pub fn rows(lake: &Path, table: Table, skip: &[&str]) -> Vec<String> {
+    let batches: Vec<RecordBatch> = table_files(lake, table)
+        .iter()
+        .flat_map(|f| read_file(f))
+        .collect();
+    batch_rows(&batches, skip)
+}
+
+/// The rows of record batches as `col=value|…` strings, sorted, without the named columns.
+pub fn batch_rows(batches: &[RecordBatch], skip: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
-    for f in table_files(lake, table) {
-        for b in read_file(&f) {
-            let schema = b.schema();
-            for i in 0..b.num_rows() {
-                let row: Vec<String> = schema
-                    .fields()
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, fl)| !skip.contains(&fl.name().as_str()))
-                    .map(|(c, fl)| format!("{}={}", fl.name(), cell(b.column(c).as_ref(), i)))
-                    .collect();
-                out.push(row.join("|"));
-            }
+    for b in batches {
+        let schema = b.schema();
+        for i in 0..b.num_rows() {
+            let row: Vec<String> = schema
+                .fields()
+                .iter()
+                .enumerate()
+                .filter(|(_, fl)| !skip.contains(&fl.name().as_str()))
+                .map(|(c, fl)| format!("{}={}", fl.name(), cell(b.column(c).as_ref(), i)))
+                .collect();
+            out.push(row.join("|"));
         }
     }
     out.sort();
+    out
+}
+
+/// Every Parquet object of a table in a lake on any object store, decoded.
+pub async fn store_batches(lake: &Lake, table: Table) -> Vec<RecordBatch> {
+    let mut out = Vec::new();
+    for path in lake.list(table).await.unwrap() {
+        let bytes = lake.get(&path).await.unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .unwrap()
+            .build()
+            .unwrap();
+        out.extend(reader.map(|b| b.unwrap()));
+    }
     out
 }
 

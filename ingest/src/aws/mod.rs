@@ -1,0 +1,208 @@
+//! The AWS side of ingest (feature `aws`): configuration from the
+//! environment, clients built once per cold start, and the two Lambda
+//! handlers as library functions of plain event types.
+//!
+//! - [`kinesis::handle`]: entry events from a Kinesis batch.
+//! - [`sqs::handle`]: admin events from SQS (SNS envelopes, raw messages, or
+//!   S3 notifications of a bulk JSONL file).
+//! - [`FirehoseSink`]: rows to Firehose instead of straight to S3.
+
+pub mod firehose;
+pub mod kinesis;
+pub mod sqs;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use accesslake_transform::Lake;
+use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
+use object_store::prefix::PrefixStore;
+use serde::Deserialize;
+
+pub use firehose::FirehoseSink;
+
+use crate::sink::{DecisionSink, LakeSink};
+use crate::store::DynamoStore;
+use crate::{Error, Result};
+
+/// Where the rows of a batch go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SinkKind {
+    /// Parquet files straight into the lake bucket (the default).
+    #[default]
+    Lake,
+    /// JSON rows to Firehose delivery streams that convert to Parquet.
+    Firehose,
+}
+
+/// Settings of both Lambdas, read from `ACCESSLAKE_*` environment variables
+/// (the field name in upper case: `table` ← `ACCESSLAKE_TABLE`). AWS
+/// settings (region, credentials, `AWS_ENDPOINT_URL`) come from the standard
+/// AWS chain, never from here.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LambdaConfig {
+    /// The DynamoDB table of the live state.
+    pub table: String,
+    /// The lake root, `s3://bucket[/prefix]`.
+    pub lake: String,
+    /// `lake` (default) or `firehose`.
+    #[serde(default)]
+    pub sink: SinkKind,
+    /// Firehose delivery stream of the `decisions` table (sink = firehose).
+    pub firehose_decisions: Option<String>,
+    /// Firehose delivery stream of the `admin_events` table (sink = firehose).
+    pub firehose_admin_events: Option<String>,
+    /// Firehose delivery stream of the `rejected` table (sink = firehose).
+    pub firehose_rejected: Option<String>,
+}
+
+impl LambdaConfig {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Reads the configuration from `ACCESSLAKE_*` pairs.
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
+        let map: serde_json::Map<String, serde_json::Value> = vars
+            .into_iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("ACCESSLAKE_")
+                    .map(|k| (k.to_ascii_lowercase(), serde_json::Value::String(v)))
+            })
+            .collect();
+        serde_json::from_value(serde_json::Value::Object(map))
+            .map_err(|e| Error::Config(format!("ACCESSLAKE_* environment: {e}")))
+    }
+}
+
+/// The AWS SDK configuration from the standard chain, with an HTTPS client
+/// on rustls + ring (the one crypto provider of the build).
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .load()
+        .await
+}
+
+/// An S3 object store for `bucket`, configured like the SDK clients: region
+/// and credentials from the environment, `AWS_ENDPOINT_URL` honoured (plain
+/// HTTP allowed only when that endpoint is `http://`, as a local emulator is).
+pub fn s3_store(bucket: &str) -> Result<Arc<dyn ObjectStore>> {
+    let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    if let Ok(endpoint) =
+        std::env::var("AWS_ENDPOINT_URL_S3").or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+    {
+        b = b
+            .with_allow_http(endpoint.starts_with("http://"))
+            .with_endpoint(endpoint);
+    }
+    Ok(Arc::new(b.build().map_err(|e| {
+        Error::Config(format!("S3 bucket {bucket}: {e}"))
+    })?))
+}
+
+/// The lake at `s3://bucket[/prefix]`.
+pub fn s3_lake(url: &str) -> Result<Lake> {
+    let rest = url
+        .strip_prefix("s3://")
+        .ok_or_else(|| Error::Config(format!("lake {url:?}: expected s3://bucket[/prefix]")))?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(Error::Config(format!("lake {url:?}: no bucket")));
+    }
+    let store = s3_store(bucket)?;
+    let prefix = prefix.trim_matches('/');
+    let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+        store
+    } else {
+        Arc::new(PrefixStore::new(store, prefix))
+    };
+    Ok(Lake::from_store(store, url))
+}
+
+/// The sink the configuration names, with its clients.
+pub fn sink(config: &LambdaConfig, sdk: &aws_config::SdkConfig) -> Result<Arc<dyn DecisionSink>> {
+    Ok(match config.sink {
+        SinkKind::Lake => Arc::new(LakeSink::new(s3_lake(&config.lake)?)),
+        SinkKind::Firehose => {
+            let stream = |name: &Option<String>, var: &str| {
+                name.clone()
+                    .ok_or_else(|| Error::Config(format!("sink=firehose needs ACCESSLAKE_{var}")))
+            };
+            let streams = HashMap::from([
+                (
+                    accesslake_model::Table::Decisions,
+                    stream(&config.firehose_decisions, "FIREHOSE_DECISIONS")?,
+                ),
+                (
+                    accesslake_model::Table::AdminEvents,
+                    stream(&config.firehose_admin_events, "FIREHOSE_ADMIN_EVENTS")?,
+                ),
+                (
+                    accesslake_model::Table::Rejected,
+                    stream(&config.firehose_rejected, "FIREHOSE_REJECTED")?,
+                ),
+            ]);
+            Arc::new(FirehoseSink::new(
+                aws_sdk_firehose::Client::new(sdk),
+                streams,
+            ))
+        }
+    })
+}
+
+/// The state store the configuration names.
+pub fn store(config: &LambdaConfig, sdk: &aws_config::SdkConfig) -> DynamoStore {
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), config.table.clone())
+}
+
+/// Logs as JSON lines without ANSI colours (CloudWatch), level from
+/// `ACCESSLAKE_LOG` (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ACCESSLAKE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .without_time()
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_from_environment_pairs() {
+        let c = LambdaConfig::from_vars([
+            ("ACCESSLAKE_TABLE".to_string(), "state".to_string()),
+            (
+                "ACCESSLAKE_LAKE".to_string(),
+                "s3://lake/prefix".to_string(),
+            ),
+            ("PATH".to_string(), "/bin".to_string()),
+        ])
+        .unwrap();
+        assert_eq!(c.table, "state");
+        assert_eq!(c.sink, SinkKind::Lake);
+        let missing = LambdaConfig::from_vars([("ACCESSLAKE_TABLE".to_string(), "t".to_string())])
+            .unwrap_err();
+        assert!(missing.to_string().contains("lake"), "{missing}");
+        let bad = LambdaConfig::from_vars([
+            ("ACCESSLAKE_TABLE".to_string(), "t".to_string()),
+            ("ACCESSLAKE_LAKE".to_string(), "s3://l".to_string()),
+            ("ACCESSLAKE_SINK".to_string(), "kafka".to_string()),
+        ])
+        .unwrap_err();
+        assert!(bad.to_string().contains("kafka"), "{bad}");
+        assert!(s3_lake("file:///tmp").is_err());
+        assert!(s3_lake("s3:///x").is_err());
+    }
+}
