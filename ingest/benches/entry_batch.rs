@@ -40,7 +40,8 @@ fn main() {
     let cfg = GenConfig {
         seed: 3,
         employees,
-        days: 2,
+        // About 10,000 scans a working day at 4,000 employees.
+        days: (batches as u32).div_ceil(2) * 3 + 2,
         ..GenConfig::default()
     };
     generate_to_dir(&cfg, dir.path()).expect("fixture");
