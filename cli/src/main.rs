@@ -10,10 +10,14 @@ use std::sync::Arc;
 
 use accesslake_fixtures::GenConfig;
 use accesslake_ingest::reader::Merge;
-use accesslake_ingest::{IngestOptions, LocalPipeline, Summary};
-use accesslake_model::{Micros, Reason, SystemClock, parse_rfc3339};
+use accesslake_ingest::{
+    EmbeddedStore, IngestOptions, LocalPipeline, StateStore, Summary, snapshot,
+};
+use accesslake_model::{Clock, Micros, Reason, SystemClock, Table, parse_rfc3339};
 use accesslake_queries::{DataFusionEngine, Params, QueryEngine, Value};
-use accesslake_reports::{ReportArgs, batches_to_rows, render};
+use accesslake_reports::{ReportArgs, ReportParams, batches_to_rows, render};
+use accesslake_transform::Lake;
+use accesslake_transform::compact::{self, CompactOptions};
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
@@ -93,7 +97,8 @@ enum Command {
     /// (`2026-03-02`, midnight UTC). Ranges are half-open: [from, to).
     Report {
         /// Report name: occupancy, muster, denied, inactive_card_use, after_hours,
-        /// anti_passback, person_trail, door_trail, admin_changes.
+        /// anti_passback, person_trail, door_trail, admin_changes, access_review,
+        /// dormant_cards.
         #[arg(required_unless_present = "list")]
         name: Option<String>,
         /// Lake folder.
@@ -105,7 +110,8 @@ enum Command {
         /// End of the range (exclusive).
         #[arg(long, value_parser = parse_time)]
         to: Option<Micros>,
-        /// The instant of a muster (roll call).
+        /// The instant of a muster (roll call); for dormant_cards, the day to
+        /// count back from (default now).
         #[arg(long, value_parser = parse_time)]
         at: Option<Micros>,
         /// Employee id, for person_trail.
@@ -114,6 +120,9 @@ enum Command {
         /// Door id, for door_trail.
         #[arg(long)]
         door: Option<String>,
+        /// Days without a granted entry, for dormant_cards.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        days: Option<u32>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -123,6 +132,48 @@ enum Command {
         /// List the reports with their audience and parameters.
         #[arg(long)]
         list: bool,
+    },
+    /// Rewrite small files into few sorted files near a target size, removing
+    /// duplicate rows; or, with --expire-before, drop old partitions.
+    ///
+    /// Safe to interrupt: a rerun finishes what a run left (docs/lake.md).
+    /// Files that land while a partition is compacted are left for the next run.
+    Compact {
+        /// Lake folder.
+        #[arg(long)]
+        lake: PathBuf,
+        /// Only this table: decisions, admin_events or rejected (default: all three).
+        #[arg(long)]
+        table: Option<String>,
+        /// Only this day's partitions (YYYY-MM-DD).
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        dt: Option<NaiveDate>,
+        /// First day (inclusive).
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        /// Last day (inclusive).
+        #[arg(long)]
+        to: Option<NaiveDate>,
+        /// Size of the files to write.
+        #[arg(long, default_value = "128MiB", value_parser = parse_size)]
+        target_size: u64,
+        /// Print the plan (partitions, input files, outputs) and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Retention: delete every partition (all tables, snapshots included,
+        /// unless --table) dated before this day, instead of compacting.
+        #[arg(long)]
+        expire_before: Option<NaiveDate>,
+        /// Print the metrics as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the current state (employees, cards, zones, doors, grants) as
+    /// snapshot tables under today's `dt=`; access_review and dormant_cards read them.
+    Snapshot {
+        /// Lake folder (its state is LAKE/_state/state.redb).
+        #[arg(long)]
+        lake: PathBuf,
     },
     /// Analyst SQL over the lake tables (decisions, admin_events, rejected).
     ///
@@ -145,6 +196,30 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+}
+
+/// `128MiB`, `64KiB`, `1GiB`, `500MB` or a byte count.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 128MiB)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        other => return Err(format!("unknown size unit {other:?} (use KiB, MiB, GiB)")),
+    };
+    match n.checked_mul(mult) {
+        Some(0) | None => Err(format!("{s:?} is not a usable size")),
+        Some(v) => Ok(v),
+    }
 }
 
 /// Report output formats.
@@ -252,6 +327,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             at,
             employee,
             door,
+            days,
             format,
             out,
             list,
@@ -272,6 +348,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 at,
                 employee_id: employee,
                 door_id: door,
+                days,
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -297,6 +374,103 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             employees,
             days,
         } => demo(&dir, employees, days),
+        Command::Compact {
+            lake,
+            table,
+            dt,
+            from,
+            to,
+            target_size,
+            dry_run,
+            expire_before,
+            json,
+        } => {
+            let tables = match table.as_deref() {
+                None => None,
+                Some(name) => Some(
+                    Table::parse(name)
+                        .filter(|t| expire_before.is_some() || !t.is_snapshot())
+                        .ok_or_else(|| {
+                            anyhow::anyhow!(
+                                "unknown table {name:?}; compaction works on decisions, admin_events and rejected"
+                            )
+                        })?,
+                ),
+            };
+            if !lake.is_dir() {
+                anyhow::bail!("{} is not a lake folder", lake.display());
+            }
+            let store = Lake::local(&lake)?;
+            let rt = tokio::runtime::Builder::new_current_thread().build()?;
+            if let Some(before) = expire_before {
+                let tables = tables.map_or(Table::ALL.to_vec(), |t| vec![t]);
+                let e = rt.block_on(compact::expire(&store, &tables, before, dry_run))?;
+                let verb = if dry_run { "would delete" } else { "deleted" };
+                println!(
+                    "{verb} {} partitions before {before}: {} files, {}",
+                    e.partitions,
+                    e.files,
+                    compact::human_bytes(e.bytes)
+                );
+                return Ok(());
+            }
+            let opts = CompactOptions {
+                tables: tables.map_or(Table::EVENTS.to_vec(), |t| vec![t]),
+                from: dt.or(from),
+                to: dt.or(to),
+                target_size,
+            };
+            let plan = rt.block_on(compact::plan(&store, &opts))?;
+            if dry_run {
+                print!("{plan}");
+                return Ok(());
+            }
+            let m = rt.block_on(compact::execute(&store, &plan))?;
+            if json {
+                println!("{}", serde_json::to_string(&m)?);
+            } else {
+                print_compaction(&m);
+            }
+            if !m.failed.is_empty() {
+                anyhow::bail!(
+                    "{} partitions were left as they were: {}",
+                    m.failed.len(),
+                    m.failed
+                        .iter()
+                        .map(|(p, why)| format!("{p}: {why}"))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
+            }
+            Ok(())
+        }
+        Command::Snapshot { lake } => {
+            let state_path = lake.join("_state").join("state.redb");
+            if !state_path.is_file() {
+                anyhow::bail!(
+                    "{} has no state to snapshot (no _state/state.redb); run `accesslake ingest` first",
+                    lake.display()
+                );
+            }
+            let state = EmbeddedStore::open(&state_path)
+                .with_context(|| format!("opening {}", state_path.display()))?
+                .load()?;
+            let now = SystemClock.now();
+            let rt = tokio::runtime::Builder::new_current_thread().build()?;
+            let s = rt.block_on(snapshot::write_snapshot(&Lake::local(&lake)?, &state, now))?;
+            let counts: Vec<String> = s
+                .tables
+                .iter()
+                .map(|(t, n)| format!("{} {n}", t.name()))
+                .collect();
+            println!(
+                "snapshot of {} at {}: {}",
+                lake.display(),
+                accesslake_model::format_rfc3339(now),
+                counts.join(" · ")
+            );
+            Ok(())
+        }
         Command::Sql {
             query,
             lake,
@@ -381,16 +555,34 @@ fn demo(dir: &std::path::Path, employees: u32, days: u32) -> anyhow::Result<()> 
         at: Some(at),
         employee_id: Some("e-00001".into()),
         door_id: Some("hq-lobby-main".into()),
+        days: Some(7),
     };
+    // Dormant cards are counted back from the end of the generated activity.
+    let dormant_args = ReportArgs {
+        at: Some(to),
+        ..args.clone()
+    };
+    let state_path = lake.join("_state").join("state.redb");
+    let state = EmbeddedStore::open(&state_path)?.load()?;
+    rt.block_on(snapshot::write_snapshot(
+        &Lake::local(&lake)?,
+        &state,
+        SystemClock.now(),
+    ))?;
     let out = dir.join("reports");
     std::fs::create_dir_all(&out)?;
     let reports = rt.block_on(async {
         let engine = open_lake(&lake).await?;
         let mut done = Vec::new();
         for def in accesslake_reports::REPORTS {
+            let args = if def.params == ReportParams::DaysAt {
+                &dormant_args
+            } else {
+                &args
+            };
             done.push((
                 def,
-                accesslake_reports::run_report(&engine, def, &args).await?,
+                accesslake_reports::run_report(&engine, def, args).await?,
             ));
         }
         anyhow::Ok(done)
@@ -448,6 +640,10 @@ fn demo(dir: &std::path::Path, employees: u32, days: u32) -> anyhow::Result<()> 
         (
             format!("inside at {}", &accesslake_model::format_rfc3339(at)[..16]),
             rows("muster").to_string(),
+        ),
+        (
+            "cards unused for 7 days".to_string(),
+            rows("dormant_cards").to_string(),
         ),
         ("records rejected".to_string(), st.rejected.to_string()),
     ];
@@ -648,6 +844,36 @@ fn summary_json(s: &Summary) -> serde_json::Value {
         "seconds": s.elapsed.as_secs_f64(),
         "events_per_second": s.events_per_second(),
     })
+}
+
+fn print_compaction(m: &compact::Metrics) {
+    println!(
+        "compacted {} partitions ({} finished from an earlier run, {} already compacted)",
+        m.partitions, m.partitions_finished, m.partitions_up_to_date
+    );
+    println!("  files       {:>10} -> {}", m.files_in, m.files_out);
+    println!(
+        "  rows        {:>10} -> {}   ({} duplicates removed)",
+        m.rows_in, m.rows_out, m.duplicates_removed
+    );
+    println!(
+        "  bytes       {:>10} -> {}",
+        compact::human_bytes(m.bytes_in),
+        compact::human_bytes(m.bytes_out)
+    );
+    if m.inputs_kept_changed > 0 {
+        println!(
+            "  kept        {:>10}   inputs replaced while compacting, left for the next run",
+            m.inputs_kept_changed
+        );
+    }
+    let secs = m.seconds.max(1e-9);
+    println!(
+        "  time        {:>9.2}s   {:.0} rows/s · {:.1} MiB/s",
+        m.seconds,
+        m.rows_in as f64 / secs,
+        m.bytes_in as f64 / secs / (1 << 20) as f64
+    );
 }
 
 fn print_summary(s: &Summary, lake: &std::path::Path) {

@@ -22,6 +22,7 @@ pub mod local;
 pub mod processor;
 pub mod reader;
 pub mod sink;
+pub mod snapshot;
 pub mod state;
 pub mod store;
 

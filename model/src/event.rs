@@ -145,6 +145,47 @@ impl Schedule {
     }
 }
 
+impl Schedule {
+    /// The schedule for people: `always`, or weekday runs and the zone-local
+    /// window, e.g. `Mon-Fri 07:00-19:00`, `Mon,Wed,Fri 22:00-06:00`.
+    pub fn describe(&self) -> String {
+        const DAYS: [&str; 8] = ["", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        match *self {
+            Schedule::Always => "always".to_string(),
+            Schedule::Window {
+                weekdays,
+                start_min,
+                end_min,
+            } => {
+                let mut runs: Vec<String> = Vec::new();
+                let mut d = 1u8;
+                while d <= 7 {
+                    if weekdays & (1 << d) == 0 {
+                        d += 1;
+                        continue;
+                    }
+                    let start = d;
+                    while d < 7 && weekdays & (1 << (d + 1)) != 0 {
+                        d += 1;
+                    }
+                    runs.push(match d - start {
+                        0 => DAYS[start as usize].to_string(),
+                        1 => format!("{},{}", DAYS[start as usize], DAYS[d as usize]),
+                        _ => format!("{}-{}", DAYS[start as usize], DAYS[d as usize]),
+                    });
+                    d += 1;
+                }
+                let days = if runs.is_empty() {
+                    "never".to_string()
+                } else {
+                    runs.join(",")
+                };
+                format!("{days} {}-{}", hhmm(start_min), hhmm(end_min))
+            }
+        }
+    }
+}
+
 fn hhmm(m: u16) -> String {
     format!("{:02}:{:02}", m / 60, m % 60)
 }

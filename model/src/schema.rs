@@ -12,17 +12,51 @@ pub enum Table {
     Decisions,
     AdminEvents,
     Rejected,
+    Employees,
+    Cards,
+    Zones,
+    Doors,
+    Grants,
 }
 
 impl Table {
-    pub const ALL: [Table; 3] = [Table::Decisions, Table::AdminEvents, Table::Rejected];
+    /// The event tables, written as events are decided and applied.
+    pub const EVENTS: [Table; 3] = [Table::Decisions, Table::AdminEvents, Table::Rejected];
+    /// The dimension snapshots: the current state, one row per entity, under
+    /// `dt=` of the day the snapshot was taken.
+    pub const SNAPSHOTS: [Table; 5] = [
+        Table::Employees,
+        Table::Cards,
+        Table::Zones,
+        Table::Doors,
+        Table::Grants,
+    ];
+    pub const ALL: [Table; 8] = [
+        Table::Decisions,
+        Table::AdminEvents,
+        Table::Rejected,
+        Table::Employees,
+        Table::Cards,
+        Table::Zones,
+        Table::Doors,
+        Table::Grants,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Table::Decisions => "decisions",
             Table::AdminEvents => "admin_events",
             Table::Rejected => "rejected",
+            Table::Employees => "employees",
+            Table::Cards => "cards",
+            Table::Zones => "zones",
+            Table::Doors => "doors",
+            Table::Grants => "grants",
         }
+    }
+
+    pub fn is_snapshot(self) -> bool {
+        Self::SNAPSHOTS.contains(&self)
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -35,6 +69,11 @@ impl Table {
             Table::Decisions => DECISIONS.clone(),
             Table::AdminEvents => ADMIN_EVENTS.clone(),
             Table::Rejected => REJECTED.clone(),
+            Table::Employees => EMPLOYEES.clone(),
+            Table::Cards => CARDS.clone(),
+            Table::Zones => ZONES.clone(),
+            Table::Doors => DOORS.clone(),
+            Table::Grants => GRANTS.clone(),
         }
     }
 
@@ -50,6 +89,7 @@ impl Table {
                 }
                 DataType::Utf8 => "string".to_string(),
                 DataType::Int8 => "int8".to_string(),
+                DataType::Int32 => "int32".to_string(),
                 DataType::Boolean => "bool".to_string(),
                 other => other.to_string(),
             };
@@ -115,9 +155,55 @@ impl Table {
                 ("error", "why it was rejected"),
                 ("raw", "the first 64 KiB of the record"),
             ],
+            Table::Employees => &[
+                ("employee_id", "the employee"),
+                ("name", "full name"),
+                ("department", "department"),
+                ("status", "`active` or `inactive`"),
+                ("snapshot_at", SNAPSHOT_AT),
+            ],
+            Table::Cards => &[
+                ("card_id", "the card"),
+                ("employee_id", "the holder it is linked to"),
+                (
+                    "status",
+                    "`active`, `lost`, `stolen`, `revoked`, `destroyed` or `expired`",
+                ),
+                ("valid_from", "first valid instant, if limited"),
+                ("valid_until", "end of validity (exclusive), if limited"),
+                ("snapshot_at", SNAPSHOT_AT),
+            ],
+            Table::Zones => &[
+                ("zone_id", "the zone"),
+                ("name", "display name"),
+                ("site_id", "the site it belongs to"),
+                ("timezone", "IANA timezone of its local times"),
+                ("capacity", "people allowed inside; 0 = not set"),
+                ("snapshot_at", SNAPSHOT_AT),
+            ],
+            Table::Doors => &[
+                ("door_id", "the reader"),
+                ("zone_id", "the zone it lets into"),
+                ("name", "display name"),
+                ("snapshot_at", SNAPSHOT_AT),
+            ],
+            Table::Grants => &[
+                ("employee_id", "who may enter"),
+                ("zone_id", "where"),
+                (
+                    "schedule",
+                    "`always`, or ISO weekdays and a zone-local window: `Mon-Fri 07:00-19:00`",
+                ),
+                ("granted_by", "actor of the access_granted event"),
+                ("granted_at", "occurred_at of the access_granted event"),
+                ("snapshot_at", SNAPSHOT_AT),
+            ],
         }
     }
 }
+
+const SNAPSHOT_AT: &str =
+    "when the snapshot was taken (the newest in a table is the current state)";
 
 fn ts() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
@@ -169,6 +255,58 @@ static REJECTED: LazyLock<SchemaRef> = LazyLock::new(|| {
         utf8("error", false),
         utf8("raw", false),
     ]))
+});
+
+fn snapshot(mut fields: Vec<Field>) -> SchemaRef {
+    fields.push(Field::new("snapshot_at", ts(), false));
+    Arc::new(Schema::new(fields))
+}
+
+static EMPLOYEES: LazyLock<SchemaRef> = LazyLock::new(|| {
+    snapshot(vec![
+        utf8("employee_id", false),
+        utf8("name", false),
+        utf8("department", false),
+        utf8("status", false),
+    ])
+});
+
+static CARDS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    snapshot(vec![
+        utf8("card_id", false),
+        utf8("employee_id", false),
+        utf8("status", false),
+        Field::new("valid_from", ts(), true),
+        Field::new("valid_until", ts(), true),
+    ])
+});
+
+static ZONES: LazyLock<SchemaRef> = LazyLock::new(|| {
+    snapshot(vec![
+        utf8("zone_id", false),
+        utf8("name", false),
+        utf8("site_id", false),
+        utf8("timezone", false),
+        Field::new("capacity", DataType::Int32, false),
+    ])
+});
+
+static DOORS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    snapshot(vec![
+        utf8("door_id", false),
+        utf8("zone_id", false),
+        utf8("name", false),
+    ])
+});
+
+static GRANTS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    snapshot(vec![
+        utf8("employee_id", false),
+        utf8("zone_id", false),
+        utf8("schedule", false),
+        utf8("granted_by", false),
+        Field::new("granted_at", ts(), false),
+    ])
 });
 
 #[cfg(test)]

@@ -403,3 +403,28 @@ fn hostile_bytes_never_panic() {
         let _ = parse_line(s.as_bytes());
     });
 }
+
+#[test]
+fn schedules_read_as_people_write_them() {
+    use accesslake_model::Schedule;
+    let w = |days: &[u8], start_min, end_min| Schedule::Window {
+        weekdays: days.iter().fold(0, |m, d| m | (1 << d)),
+        start_min,
+        end_min,
+    };
+    assert_eq!(Schedule::Always.describe(), "always");
+    assert_eq!(
+        w(&[1, 2, 3, 4, 5], 420, 1140).describe(),
+        "Mon-Fri 07:00-19:00"
+    );
+    assert_eq!(
+        w(&[1, 3, 5], 1320, 360).describe(),
+        "Mon,Wed,Fri 22:00-06:00"
+    );
+    assert_eq!(w(&[6, 7], 0, 1440).describe(), "Sat,Sun 00:00-24:00");
+    assert_eq!(
+        w(&[1, 2, 4, 5, 6, 7], 0, 60).describe(),
+        "Mon,Tue,Thu-Sun 00:00-01:00"
+    );
+    assert_eq!(w(&[], 0, 60).describe(), "never 00:00-01:00");
+}

@@ -21,11 +21,13 @@ macro_rules! query {
 
 /// Every query, by name.
 pub const CATALOG: &[Query] = &[
+    query!("access_review"),
     query!("admin_changes"),
     query!("after_hours"),
     query!("anti_passback"),
     query!("denied"),
     query!("door_trail"),
+    query!("dormant_cards"),
     query!("inactive_card_use"),
     query!("muster"),
     query!("occupancy"),

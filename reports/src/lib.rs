@@ -13,7 +13,9 @@ pub mod render;
 mod reports;
 
 pub use cells::{Cell, batches_to_rows};
-pub use reports::{REPORTS, ReportArgs, ReportDef, ReportParams, report, run_report};
+pub use reports::{
+    DEFAULT_DORMANT_DAYS, REPORTS, ReportArgs, ReportDef, ReportParams, report, run_report,
+};
 
 /// A computed report: its parameters and its rows, in the columns of SPEC 6.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +34,8 @@ pub enum Error {
     UnknownReport(String, String),
     #[error("report `{0}` needs {1}")]
     MissingParam(&'static str, &'static str),
+    #[error("report `{0}`: {1}")]
+    BadParam(&'static str, String),
     #[error(transparent)]
     Query(#[from] accesslake_queries::Error),
     #[error("report `{0}`: the query returned column `{1}` where `{2}` was expected")]

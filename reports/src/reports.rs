@@ -19,7 +19,14 @@ pub enum ReportParams {
     RangeEmployee,
     /// `--door`, `--from`, `--to`
     RangeDoor,
+    /// none: the current state (the newest snapshot)
+    Current,
+    /// `--days N` (default 30), `--at` (default now)
+    DaysAt,
 }
+
+/// `--days` when none is given.
+pub const DEFAULT_DORMANT_DAYS: u32 = 30;
 
 /// A report: who reads it, what it takes, what it shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +157,35 @@ pub const REPORTS: &[ReportDef] = &[
             "error",
         ],
     },
+    ReportDef {
+        name: "access_review",
+        audience: "compliance",
+        about: "every grant in force now, who holds it, who granted it and when, and its last use",
+        params: ReportParams::Current,
+        columns: &[
+            "zone_id",
+            "employee_id",
+            "name",
+            "department",
+            "schedule",
+            "granted_by",
+            "granted_at",
+            "last_entry_at",
+        ],
+    },
+    ReportDef {
+        name: "dormant_cards",
+        audience: "compliance",
+        about: "active cards with no granted entry in the last N days",
+        params: ReportParams::DaysAt,
+        columns: &[
+            "card_id",
+            "employee_id",
+            "name",
+            "last_entry_at",
+            "days_since",
+        ],
+    },
 ];
 
 /// Looks a report up by name, with an error listing the reports there are.
@@ -174,6 +210,16 @@ pub struct ReportArgs {
     pub at: Option<Micros>,
     pub employee_id: Option<String>,
     pub door_id: Option<String>,
+    /// Days without use, for dormant_cards.
+    pub days: Option<u32>,
+}
+
+const DAY: Micros = 86_400_000_000;
+
+fn now() -> Micros {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
 fn params_for(def: &ReportDef, a: &ReportArgs) -> Result<(Params, Vec<(String, String)>)> {
@@ -212,6 +258,25 @@ fn params_for(def: &ReportDef, a: &ReportArgs) -> Result<(Params, Vec<(String, S
             shown.insert(0, ("door_id".into(), d.clone()));
             (p.with("door_id", Value::Text(d)), shown)
         }
+        ReportParams::Current => (Params::new(), Vec::new()),
+        ReportParams::DaysAt => {
+            let at = a.at.unwrap_or_else(now);
+            let days = a.days.unwrap_or(DEFAULT_DORMANT_DAYS);
+            if days == 0 {
+                return Err(Error::BadParam(
+                    def.name,
+                    "--days must be at least 1".into(),
+                ));
+            }
+            let since = at - i64::from(days) * DAY;
+            (
+                Params::at(at).with("since", Value::Timestamp(since)),
+                vec![
+                    ("days".into(), days.to_string()),
+                    ("at".into(), format_rfc3339(at)),
+                ],
+            )
+        }
     })
 }
 
@@ -233,6 +298,8 @@ pub async fn run_report(
     let (params, shown) = params_for(def, args)?;
     let rows = if def.name == "occupancy" {
         occupancy(engine, &params).await?
+    } else if def.name == "dormant_cards" {
+        dormant_cards(engine, &params).await?
     } else {
         let (columns, rows) = run_query(engine, def.name, &params).await?;
         if !columns.is_empty() {
@@ -253,6 +320,27 @@ pub async fn run_report(
 }
 
 const HOUR: Micros = 3_600_000_000;
+
+/// The query's rows with `days_since`: whole days from the last entry to
+/// `at` (null for a card never used).
+async fn dormant_cards(engine: &dyn QueryEngine, params: &Params) -> Result<Vec<Vec<Cell>>> {
+    let Some(Value::Timestamp(at)) = params.get("at") else {
+        return Err(Error::MissingParam("dormant_cards", "--at"));
+    };
+    let (_, rows) = run_query(engine, "dormant_cards", params).await?;
+    Ok(rows
+        .into_iter()
+        .map(|mut r| {
+            let days = r
+                .get(3)
+                .and_then(Cell::as_time)
+                .map_or(Cell::Null, |last| Cell::Int((at - last).div_euclid(DAY)));
+            r.truncate(4);
+            r.push(days);
+            r
+        })
+        .collect())
+}
 
 /// Every zone × every UTC hour of the range. The query gives the hours with
 /// decisions and the level carried into the range; empty hours carry the

@@ -23,7 +23,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use accesslake_ingest::reader::Merge;
-use accesslake_ingest::{IngestOptions, LocalPipeline};
+use accesslake_ingest::{EmbeddedStore, IngestOptions, LocalPipeline, State, StateStore, snapshot};
 use accesslake_model::{FixedClock, parse_rfc3339};
 use accesslake_queries::DataFusionEngine;
 use accesslake_reports::{ReportArgs, render, report, run_report};
@@ -100,7 +100,26 @@ fn lake() -> Lake {
             .await
             .unwrap();
     });
+    snapshot_state(&path, "2026-03-10T06:00:00Z");
     Lake { _dir: dir, path }
+}
+
+/// A snapshot of the lake's state taken at `at`.
+fn snapshot_state(lake: &std::path::Path, at: &str) {
+    let state = EmbeddedStore::open(&lake.join("_state/state.redb"))
+        .unwrap()
+        .load()
+        .unwrap();
+    write_at(lake, &state, at);
+}
+
+fn write_at(lake: &std::path::Path, state: &State, at: &str) {
+    rt().block_on(snapshot::write_snapshot(
+        &accesslake_transform::Lake::local(lake).unwrap(),
+        state,
+        parse_rfc3339(at).unwrap(),
+    ))
+    .unwrap();
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -283,6 +302,75 @@ s12,2026-03-02T11:00:00.000000Z,2026-03-03T00:00:00.000000Z,s1,z2,d2,c1,e1,in,gr
 a16,2026-03-02T09:31:00.000000Z,2026-03-03T00:00:00.000000Z,helpdesk,card_issued,c9,"{""card_id"":""c9"",""employee_id"":""e404""}",false,unknown_employee
 a15,2026-03-02T09:30:00.000000Z,2026-03-03T00:00:00.000000Z,helpdesk,card_status_changed,c3,"{""card_id"":""c3"",""status"":""lost""}",true,
 "#
+    );
+}
+
+#[test]
+fn access_review_lists_the_grants_of_the_newest_snapshot() {
+    let l = lake();
+    // Every grant with its holder, granter and time; the last granted entry
+    // into that zone: e1 z1 s7 09:05, e2 z1 s13 21:30, e3 never (s8 was
+    // denied, card lost), e1 z2 s12 11:00.
+    let want = "zone_id,employee_id,name,department,schedule,granted_by,granted_at,last_entry_at
+z1,e1,Ada,Research,always,security,2026-03-01T09:00:10.000000Z,2026-03-02T09:05:00.000000Z
+z1,e2,Bob,Ops,always,security,2026-03-01T09:00:11.000000Z,2026-03-02T21:30:00.000000Z
+z1,e3,Cy,Ops,always,security,2026-03-01T09:00:12.000000Z,
+z2,e1,Ada,Research,always,security,2026-03-01T09:00:13.000000Z,2026-03-02T11:00:00.000000Z
+";
+    assert_eq!(csv(&l, "access_review", &ReportArgs::default()), want);
+    // An older snapshot of another state changes nothing; a newer one in
+    // which no one holds any grant reads empty, not as the older one.
+    write_at(&l.path, &State::default(), "2026-03-09T06:00:00Z");
+    assert_eq!(csv(&l, "access_review", &ReportArgs::default()), want);
+    let mut revoked = EmbeddedStore::open(&l.path.join("_state/state.redb"))
+        .unwrap()
+        .load()
+        .unwrap();
+    revoked.grants.clear();
+    write_at(&l.path, &revoked, "2026-03-11T06:00:00Z");
+    assert_eq!(
+        csv(&l, "access_review", &ReportArgs::default()),
+        "zone_id,employee_id,name,department,schedule,granted_by,granted_at,last_entry_at\n"
+    );
+}
+
+#[test]
+fn dormant_cards_counts_back_from_at() {
+    let l = lake();
+    let args = |at: &str, days| ReportArgs {
+        at: t(at),
+        days: Some(days),
+        ..ReportArgs::default()
+    };
+    // Active cards: c1 and c2 (c3 is lost; c9 was never linked). Last granted
+    // entries: c1 11:00, c2 21:30 on 2026-03-02. Two days back from 03-05
+    // both are dormant, 61 h and 50.5 h ago: 2 whole days each.
+    assert_eq!(
+        csv(&l, "dormant_cards", &args("2026-03-05T00:00:00Z", 2)),
+        "card_id,employee_id,name,last_entry_at,days_since
+c1,e1,Ada,2026-03-02T11:00:00.000000Z,2
+c2,e2,Bob,2026-03-02T21:30:00.000000Z,2
+"
+    );
+    // One day back from 03-03 12:00 (since 03-02 12:00): only c1 is dormant.
+    assert_eq!(
+        csv(&l, "dormant_cards", &args("2026-03-03T12:00:00Z", 1)),
+        "card_id,employee_id,name,last_entry_at,days_since
+c1,e1,Ada,2026-03-02T11:00:00.000000Z,1
+"
+    );
+    // At 10:30 on 03-02 the later entries have not happened: c2's last is 10:15.
+    assert_eq!(
+        csv(&l, "dormant_cards", &args("2026-03-02T10:30:00Z", 1)),
+        "card_id,employee_id,name,last_entry_at,days_since\n"
+    );
+    // Before any use at all, both are dormant with no last entry.
+    assert_eq!(
+        csv(&l, "dormant_cards", &args("2026-03-02T08:00:00Z", 1)),
+        "card_id,employee_id,name,last_entry_at,days_since
+c1,e1,Ada,,
+c2,e2,Bob,,
+"
     );
 }
 

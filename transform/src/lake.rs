@@ -85,6 +85,21 @@ impl Lake {
             .collect()
     }
 
+    /// Encodes one record batch of `table` (already in its schema and order)
+    /// as the file `file_name` of partition `dt`.
+    pub fn encode_batch(
+        table: Table,
+        dt: chrono::NaiveDate,
+        file_name: &str,
+        batch: &arrow_array::RecordBatch,
+    ) -> Result<LakeFile> {
+        Ok(LakeFile {
+            path: file_key(PartitionKey { table, dt }, file_name)?,
+            rows: batch.num_rows(),
+            bytes: encode_parquet(table, batch)?,
+        })
+    }
+
     /// Puts a file. Local puts write a temporary file and rename it, so a reader
     /// never sees a partial Parquet file.
     pub async fn put(&self, file: &LakeFile) -> Result<()> {

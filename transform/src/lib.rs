@@ -6,9 +6,11 @@
 //! - [`partition`]: the pure mapping from rows to partition keys.
 //! - [`parquet_file`]: [`writer_properties`] (the one place for Parquet settings) and encoding.
 //! - [`lake`]: [`Lake`], the object-store handle that writes and removes files.
+//! - [`compact`]: compaction of partitions (crash-safe, deduplicating) and retention.
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod compact;
 pub mod lake;
 pub mod parquet_file;
 pub mod partition;
@@ -30,6 +32,8 @@ pub enum Error {
     Arrow(#[from] arrow_schema::ArrowError),
     #[error("lake location {0:?}: {1}")]
     Location(String, String),
+    #[error("cannot read {0}: {1}")]
+    Unreadable(String, String),
     #[error("refusing object key part {0:?}: {1}")]
     UnsafeKey(String, &'static str),
 }

@@ -21,6 +21,8 @@ fn high_cardinality(table: Table) -> &'static [&'static str] {
         Table::Decisions => &["event_id", "occurred_at"],
         Table::AdminEvents => &["event_id", "payload"],
         Table::Rejected => &["raw", "source_ref"],
+        Table::Employees | Table::Cards => &["card_id", "employee_id", "name"],
+        Table::Zones | Table::Doors | Table::Grants => &[],
     }
 }
 

@@ -11,7 +11,7 @@ use accesslake_ingest::{IngestOptions, LocalPipeline, Summary};
 use accesslake_model::{FixedClock, Table, parse_rfc3339};
 use accesslake_transform::Lake;
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Int8Type, TimestampMicrosecondType};
+use arrow_array::types::{Int8Type, Int32Type, TimestampMicrosecondType};
 use arrow_array::{Array, RecordBatch};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -62,7 +62,9 @@ pub fn table_files(lake: &Path, table: Table) -> Vec<PathBuf> {
     };
     for part in parts.flatten() {
         for f in std::fs::read_dir(part.path()).unwrap().flatten() {
-            out.push(f.path());
+            if f.path().extension().is_some_and(|e| e == "parquet") {
+                out.push(f.path());
+            }
         }
     }
     out.sort();
@@ -88,6 +90,7 @@ pub fn cell(col: &dyn Array, i: usize) -> String {
     match col.data_type() {
         D::Utf8 => col.as_string::<i32>().value(i).to_string(),
         D::Int8 => col.as_primitive::<Int8Type>().value(i).to_string(),
+        D::Int32 => col.as_primitive::<Int32Type>().value(i).to_string(),
         D::Boolean => col.as_boolean().value(i).to_string(),
         D::Timestamp(..) => accesslake_model::format_rfc3339(
             col.as_primitive::<TimestampMicrosecondType>().value(i),
@@ -142,12 +145,57 @@ pub async fn store_batches(lake: &Lake, table: Table) -> Vec<RecordBatch> {
 /// The columns that depend on when a run happened, not on its input.
 pub const RUN_TIME_COLUMNS: &[&str] = &["processed_at", "received_at"];
 
-/// Fails every put after the first `allow` ones, as a crash or lost network would.
-#[derive(Debug)]
+/// Runs before a put reaches the store.
+pub type PutHook = Box<dyn Fn(&OPath) + Send + Sync>;
+
+/// Fails every put (and, if `deletes_too`, every delete) after the first
+/// `allow` of them, as a crash or lost network would; `before_put` runs
+/// before each put that goes through (a concurrent writer, in tests).
 pub struct FailingStore {
     pub inner: Arc<dyn object_store::ObjectStore>,
     pub allow: usize,
-    pub puts: AtomicUsize,
+    pub ops: Arc<AtomicUsize>,
+    pub deletes_too: bool,
+    pub before_put: Option<PutHook>,
+}
+
+impl FailingStore {
+    pub fn puts(inner: Arc<dyn object_store::ObjectStore>, allow: usize) -> Self {
+        FailingStore {
+            inner,
+            allow,
+            ops: Arc::default(),
+            deletes_too: false,
+            before_put: None,
+        }
+    }
+
+    pub fn puts_and_deletes(inner: Arc<dyn object_store::ObjectStore>, allow: usize) -> Self {
+        FailingStore {
+            deletes_too: true,
+            ..Self::puts(inner, allow)
+        }
+    }
+
+    /// Counts one write; an error once the allowance is spent.
+    fn spend(ops: &AtomicUsize, allow: usize) -> object_store::Result<()> {
+        if ops.fetch_add(1, Ordering::SeqCst) >= allow {
+            return Err(object_store::Error::Generic {
+                store: "failing",
+                source: "injected failure".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for FailingStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FailingStore")
+            .field("allow", &self.allow)
+            .field("ops", &self.ops)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Display for FailingStore {
@@ -170,11 +218,9 @@ impl ObjectStore for FailingStore {
         payload: PutPayload,
         opts: PutOptions,
     ) -> object_store::Result<PutResult> {
-        if self.puts.fetch_add(1, Ordering::SeqCst) >= self.allow {
-            return Err(object_store::Error::Generic {
-                store: "failing",
-                source: "injected failure".into(),
-            });
+        Self::spend(&self.ops, self.allow)?;
+        if let Some(hook) = &self.before_put {
+            hook(location);
         }
         self.inner.put_opts(location, payload, opts).await
     }
@@ -196,7 +242,13 @@ impl ObjectStore for FailingStore {
         &self,
         locations: futures::stream::BoxStream<'static, object_store::Result<OPath>>,
     ) -> futures::stream::BoxStream<'static, object_store::Result<OPath>> {
-        self.inner.delete_stream(locations)
+        use futures::StreamExt;
+        if !self.deletes_too {
+            return self.inner.delete_stream(locations);
+        }
+        let (ops, allow) = (self.ops.clone(), self.allow);
+        let checked = locations.map(move |l| l.and_then(|p| Self::spend(&ops, allow).map(|()| p)));
+        self.inner.delete_stream(checked.boxed())
     }
     fn list(
         &self,
@@ -222,11 +274,7 @@ impl ObjectStore for FailingStore {
 
 /// Runs an ingest whose puts fail after `allow` of them; returns whether it failed.
 pub fn ingest_failing(lake: &Path, files: &[PathBuf], chunk: usize, allow: usize) -> bool {
-    let failing = FailingStore {
-        inner: Lake::local(lake).unwrap().store().clone(),
-        allow,
-        puts: AtomicUsize::new(0),
-    };
+    let failing = FailingStore::puts(Lake::local(lake).unwrap().store().clone(), allow);
     ingest_into(
         Lake::from_store(Arc::new(failing), "failing"),
         lake,
