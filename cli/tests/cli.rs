@@ -180,6 +180,8 @@ fn demo_writes_every_report_and_an_index() {
         "person_trail",
         "door_trail",
         "admin_changes",
+        "access_review",
+        "dormant_cards",
     ] {
         for ext in ["html", "csv", "json"] {
             let f = reports.join(format!("{name}.{ext}"));
@@ -196,6 +198,7 @@ fn demo_writes_every_report_and_an_index() {
     }
     let index = std::fs::read_to_string(reports.join("index.html")).unwrap();
     assert!(index.contains("href=\"occupancy.html\"") && index.contains("scans decided"));
+    assert!(index.contains("href=\"access_review.html\"") && index.contains("cards unused"));
     let occupancy = std::fs::read_to_string(reports.join("occupancy.html")).unwrap();
     assert!(
         occupancy.contains("<svg")
@@ -436,4 +439,138 @@ fn report_and_sql_commands() {
     let saved = std::fs::read_to_string(&history).expect("history written");
     assert!(saved.contains("SELECT 41 +"), "{saved}");
     assert!(!saved.contains("SELECT 1 +"), "{saved}");
+}
+
+#[test]
+fn snapshot_compact_and_retention_commands() {
+    let d = tempfile::tempdir().unwrap();
+    let input = d.path().join("in");
+    assert!(generate(&input, "3").status.success());
+    let lake = d.path().join("lake");
+    let lake_s = lake.to_str().unwrap();
+    let (admin, entries) = (input.join("admin.jsonl"), input.join("entries.jsonl"));
+    let out = accesslake(&[
+        "ingest",
+        "--chunk",
+        "50",
+        "--lake",
+        lake_s,
+        admin.to_str().unwrap(),
+        entries.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let files = |table: &str| -> usize {
+        std::fs::read_dir(lake.join(table))
+            .map(|parts| {
+                parts
+                    .map(|p| std::fs::read_dir(p.unwrap().path()).unwrap().count())
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    let before = files("decisions");
+    let days = std::fs::read_dir(lake.join("decisions")).unwrap().count();
+    assert!(before > days, "{before} files in {days} days");
+
+    // snapshot
+    let out = accesslake(&["snapshot", "--lake", lake_s]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("employees 4"),
+        "{}",
+        text(&out.stdout)
+    );
+    let review = accesslake(&[
+        "report",
+        "access_review",
+        "--lake",
+        lake_s,
+        "--format",
+        "csv",
+    ]);
+    assert!(review.status.success(), "{}", text(&review.stderr));
+    assert!(text(&review.stdout).lines().count() > 10);
+
+    // dry run: the plan, nothing changed
+    let out = accesslake(&["compact", "--lake", lake_s, "--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("partitions to compact"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(files("decisions"), before);
+
+    let out = accesslake(&["compact", "--lake", lake_s, "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        m["files_out"].as_u64().unwrap() as usize,
+        m["partitions"].as_u64().unwrap() as usize
+    );
+    assert_eq!(files("decisions"), days);
+    let out = accesslake(&["compact", "--lake", lake_s]);
+    assert!(
+        text(&out.stdout).contains("compacted 0 partitions"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // clear errors
+    for (args, want) in [
+        (
+            vec!["compact", "--lake", lake_s, "--table", "grants"],
+            "unknown table",
+        ),
+        (
+            vec!["compact", "--lake", lake_s, "--target-size", "12XB"],
+            "unknown size unit",
+        ),
+        (
+            vec!["compact", "--lake", lake_s, "--dt", "2026-13-01"],
+            "invalid value",
+        ),
+        (
+            vec![
+                "snapshot",
+                "--lake",
+                d.path().join("nothing").to_str().unwrap(),
+            ],
+            "no state",
+        ),
+        (
+            vec!["report", "dormant_cards", "--lake", lake_s, "--days", "0"],
+            "--days",
+        ),
+    ] {
+        let out = accesslake(&args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(want),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+
+    // retention: everything before the second day goes, in every table
+    let mut dts: Vec<String> = std::fs::read_dir(lake.join("decisions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    dts.sort();
+    let cut = dts[1].trim_start_matches("dt=");
+    let out = accesslake(&["compact", "--lake", lake_s, "--expire-before", cut]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("deleted "),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        std::fs::read_dir(lake.join("decisions").join(&dts[0]))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+    assert_eq!(files("decisions"), days - 1);
 }

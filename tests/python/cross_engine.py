@@ -33,7 +33,8 @@ def params_for(name):
     ts = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
     p = {"from": ts(f"{day}T06:00:00Z"), "to": ts("2026-03-06T00:00:00Z"),
          "from_dt": day, "to_dt": "2026-03-05", "at": ts("2026-03-03T10:30:00Z"),
-         "at_dt": "2026-03-03", "employee_id": "e-00007", "door_id": "hq-f1-east"}
+         "at_dt": "2026-03-03", "employee_id": "e-00007", "door_id": "hq-f1-east",
+         "since": ts("2026-03-02T10:30:00Z")}
     return p
 
 
@@ -83,7 +84,7 @@ def duckdb_rows(con, sql, params):
 def main(bin_, lake, catalog):
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    for t in ["decisions", "admin_events", "rejected"]:
+    for t in ["decisions", "admin_events", "rejected", "employees", "cards", "zones", "doors", "grants"]:
         con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{lake}/{t}/*/*.parquet', hive_partitioning = true, hive_types = {{'dt': VARCHAR}})")
     passed = failed = 0
     for f in sorted(os.listdir(catalog)):

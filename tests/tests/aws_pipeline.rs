@@ -47,23 +47,8 @@ impl Account {
         );
         store.create_table().await.unwrap();
 
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk)
-                .force_path_style(true)
-                .build(),
-        );
-        let bucket = aws_env::unique("lake").to_lowercase();
-        let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-        s3.create_bucket()
-            .bucket(&bucket)
-            .create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(region.as_str().into())
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        let s3 = aws_env::s3(&sdk);
+        let bucket = aws_env::bucket(&sdk).await;
         let lake = s3_lake(&format!("s3://{bucket}/lake")).unwrap();
 
         let kinesis = aws_sdk_kinesis::Client::new(&sdk);

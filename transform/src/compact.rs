@@ -93,8 +93,17 @@ impl Listed {
         }
     }
 
+    /// Whether the object is still the one listed: same size and ETag (a
+    /// HEAD gives the modification time at a coarser precision than a LIST on
+    /// S3, so it is compared only for stores without ETags).
     fn unchanged(&self, m: &ObjectMeta) -> bool {
-        *self == Listed::of(m)
+        let now = Listed::of(m);
+        self.size == now.size
+            && match (&self.e_tag, &now.e_tag) {
+                (Some(a), Some(b)) => a == b,
+                (None, None) => self.modified == now.modified,
+                _ => false,
+            }
     }
 }
 

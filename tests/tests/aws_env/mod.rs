@@ -35,3 +35,30 @@ pub fn unique(prefix: &str) -> String {
         N.fetch_add(1, Ordering::SeqCst)
     )
 }
+
+/// An S3 client on the emulator (path-style addressing, as moto serves it).
+pub fn s3(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// A new empty bucket in the configured region; its name.
+pub async fn bucket(sdk: &aws_config::SdkConfig) -> String {
+    let bucket = unique("lake").to_lowercase();
+    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+    s3(sdk)
+        .create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(region.as_str().into())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    bucket
+}
