@@ -5,7 +5,7 @@
 -- The newest snapshot is the latest snapshot_at over all five snapshot
 -- tables, so a table that is empty in it (every grant revoked) reads empty.
 WITH latest AS (
-  SELECT max(snapshot_at) AS at
+  SELECT max(snapshot_at) AS taken_at
   FROM (
     SELECT snapshot_at FROM employees
     UNION ALL SELECT snapshot_at FROM cards
@@ -17,12 +17,12 @@ WITH latest AS (
 g AS (
   SELECT employee_id, zone_id, schedule, granted_by, granted_at
   FROM grants
-  WHERE snapshot_at = (SELECT at FROM latest)
+  WHERE snapshot_at = (SELECT taken_at FROM latest)
 ),
 e AS (
   SELECT employee_id, name, department
   FROM employees
-  WHERE snapshot_at = (SELECT at FROM latest)
+  WHERE snapshot_at = (SELECT taken_at FROM latest)
 ),
 last_entry AS (
   SELECT zone_id, employee_id, max(occurred_at) AS last_entry_at

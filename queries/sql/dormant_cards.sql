@@ -5,7 +5,7 @@
 -- days_since = whole days from last_entry_at to `at`.
 -- Audience: compliance officers.
 WITH latest AS (
-  SELECT max(snapshot_at) AS at
+  SELECT max(snapshot_at) AS taken_at
   FROM (
     SELECT snapshot_at FROM employees
     UNION ALL SELECT snapshot_at FROM cards
@@ -17,7 +17,7 @@ WITH latest AS (
 c AS (
   SELECT card_id, employee_id
   FROM cards
-  WHERE snapshot_at = (SELECT at FROM latest)
+  WHERE snapshot_at = (SELECT taken_at FROM latest)
     AND status = 'active'
     AND (valid_until IS NULL OR valid_until > $at)
     AND (valid_from IS NULL OR valid_from <= $since)
@@ -25,7 +25,7 @@ c AS (
 e AS (
   SELECT employee_id, name
   FROM employees
-  WHERE snapshot_at = (SELECT at FROM latest)
+  WHERE snapshot_at = (SELECT taken_at FROM latest)
 ),
 used AS (
   SELECT card_id, max(occurred_at) AS last_entry_at

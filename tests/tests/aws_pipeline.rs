@@ -11,9 +11,11 @@ mod conformance;
 use std::sync::Arc;
 
 use accesslake_fixtures::{GenConfig, generate_to_dir};
-use accesslake_ingest::aws::{kinesis, s3_lake, s3_store, sqs};
+use accesslake_ingest::aws::{kinesis, nightly, s3_lake, s3_store, sqs};
 use accesslake_ingest::sink::LakeSink;
+use accesslake_ingest::snapshot;
 use accesslake_ingest::store::DynamoStore;
+use accesslake_ingest::{EmbeddedStore, StateStore};
 use accesslake_model::Table;
 use accesslake_transform::Lake;
 use aws_lambda_events::event::kinesis::KinesisEvent;
@@ -371,6 +373,55 @@ async fn aws_lake_matches(input: &std::path::Path, local: &std::path::Path) {
         .await
         .unwrap();
     assert_eq!(listed.key_count(), Some(keys.len() as i32));
+
+    // The nightly run: the days before its time compacted into one object
+    // each with the same rows, and a snapshot of the DynamoDB state equal to
+    // the local pipeline's state.
+    let config = nightly::NightlyConfig {
+        lake: String::new(),
+        table: Some(acct.store.table().to_string()),
+        compact_days: Some("7".into()),
+        compact_target_size: None,
+    };
+    let taken = accesslake_model::parse_rfc3339("2026-03-10T02:00:00Z").unwrap();
+    let event = serde_json::json!({"detail-type": "Scheduled Event", "source": "aws.events",
+        "time": "2026-03-10T02:00:00Z", "detail": {}});
+    let done = nightly::run(&acct.lake, Some(&acct.store), &event, taken, &config)
+        .await
+        .unwrap();
+    assert_eq!(done["from"], "2026-03-03");
+    assert!(
+        done["compacted"]["partitions"].as_u64().unwrap() > 0,
+        "{done}"
+    );
+    for table in [Table::Decisions, Table::AdminEvents] {
+        let keys = acct.lake.list(table).await.unwrap();
+        for k in &keys {
+            let dt = k.parts().nth(1).unwrap();
+            let compacted = k.filename().unwrap().starts_with("compact-");
+            assert_eq!(compacted, dt.as_ref() >= "dt=2026-03-03", "{k}");
+        }
+        let want = common::rows(local, table, common::RUN_TIME_COLUMNS);
+        let got = common::batch_rows(
+            &common::store_batches(&acct.lake, table).await,
+            common::RUN_TIME_COLUMNS,
+        );
+        common::assert_same_rows(&got, &want, table.name());
+    }
+    let local_state = EmbeddedStore::open(&local.join("_state/state.redb"))
+        .unwrap()
+        .load()
+        .unwrap();
+    let local_snap = Lake::local(&local.join("snap")).unwrap();
+    snapshot::write_snapshot(&local_snap, &local_state, taken)
+        .await
+        .unwrap();
+    for table in Table::SNAPSHOTS {
+        let want = common::batch_rows(&common::store_batches(&local_snap, table).await, &[]);
+        let got = common::batch_rows(&common::store_batches(&acct.lake, table).await, &[]);
+        assert!(!want.is_empty(), "{}", table.name());
+        common::assert_same_rows(&got, &want, table.name());
+    }
 }
 
 /// A batch that fails after record k, redelivered from k: no event decided

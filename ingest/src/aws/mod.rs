@@ -6,9 +6,11 @@
 //! - [`sqs::handle`]: admin events from SQS (SNS envelopes, raw messages, or
 //!   S3 notifications of a bulk JSONL file).
 //! - [`FirehoseSink`]: rows to Firehose instead of straight to S3.
+//! - [`nightly::run`]: the scheduled compaction and dimension snapshot.
 
 pub mod firehose;
 pub mod kinesis;
+pub mod nightly;
 pub mod sqs;
 
 use std::collections::HashMap;
@@ -66,16 +68,24 @@ impl LambdaConfig {
 
     /// Reads the configuration from `ACCESSLAKE_*` pairs.
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
-        let map: serde_json::Map<String, serde_json::Value> = vars
-            .into_iter()
-            .filter_map(|(k, v)| {
-                k.strip_prefix("ACCESSLAKE_")
-                    .map(|k| (k.to_ascii_lowercase(), serde_json::Value::String(v)))
-            })
-            .collect();
-        serde_json::from_value(serde_json::Value::Object(map))
-            .map_err(|e| Error::Config(format!("ACCESSLAKE_* environment: {e}")))
+        from_vars(vars)
     }
+}
+
+/// A settings struct from `ACCESSLAKE_*` pairs: `ACCESSLAKE_TABLE` is the
+/// field `table`; values are strings.
+pub(crate) fn from_vars<T: serde::de::DeserializeOwned>(
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<T> {
+    let map: serde_json::Map<String, serde_json::Value> = vars
+        .into_iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("ACCESSLAKE_")
+                .map(|k| (k.to_ascii_lowercase(), serde_json::Value::String(v)))
+        })
+        .collect();
+    serde_json::from_value(serde_json::Value::Object(map))
+        .map_err(|e| Error::Config(format!("ACCESSLAKE_* environment: {e}")))
 }
 
 /// The AWS SDK configuration from the standard chain, with an HTTPS client

@@ -65,6 +65,52 @@ impl DynamoStore {
         &self.table
     }
 
+    /// The dimensions of the live state (zones, doors, employees, cards and
+    /// grants in force; no presence, no decided events), for snapshots: one
+    /// consistent paginated Scan. A Scan reads every item of the table, the
+    /// decided scans too, so it is for a nightly job, never the hot path.
+    pub async fn dimensions(&self) -> Result<State> {
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .filter_expression("sk IN (:zone, :door, :employee, :card) OR begins_with(sk, :grant)")
+            .expression_attribute_values(":zone", s("zone"))
+            .expression_attribute_values(":door", s("door"))
+            .expression_attribute_values(":employee", s("employee"))
+            .expression_attribute_values(":card", s("card"))
+            .expression_attribute_values(":grant", s("grant#"))
+            .into_paginator()
+            .send();
+        let mut state = State::default();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("Scan", e))?;
+            for item in page.items() {
+                let (pk, sk) = (text(item, "pk")?, text(item, "sk")?);
+                let (kind, a, b) = match sk.strip_prefix("grant#") {
+                    Some(zone) => ("grant", pk.strip_prefix("employee#"), zone),
+                    None => (
+                        sk,
+                        pk.strip_prefix(sk).and_then(|p| p.strip_prefix('#')),
+                        "",
+                    ),
+                };
+                let Some(a) = a else {
+                    return Err(Error::Corrupt {
+                        kind: "item",
+                        detail: format!("key {pk:?}/{sk:?}"),
+                    });
+                };
+                // A revoked grant keeps its item, without a value.
+                if let Some(AttributeValue::S(v)) = item.get("value") {
+                    codec::decode_into(&mut state, kind, a, b, v.as_bytes())?;
+                }
+            }
+        }
+        Ok(state)
+    }
+
     /// Creates the table as `infra/` does (on-demand, `pk`/`sk` strings) and
     /// waits until it is active; for tests and a first local setup.
     pub async fn create_table(&self) -> Result<()> {
