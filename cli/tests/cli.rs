@@ -11,6 +11,17 @@ fn accesslake(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// Runs the binary and checks it fails with a message containing `want`.
+fn assert_fails_with(args: &[&str], want: &str) {
+    let out = accesslake(args);
+    assert!(!out.status.success(), "{args:?}");
+    assert!(
+        text(&out.stderr).contains(want),
+        "{args:?}: {}",
+        text(&out.stderr)
+    );
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -315,13 +326,7 @@ fn report_and_sql_commands() {
             "is not a lake",
         ),
     ] {
-        let out = accesslake(&args);
-        assert!(!out.status.success(), "{args:?}");
-        assert!(
-            text(&out.stderr).contains(want),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
+        assert_fails_with(&args, want);
     }
 
     let out = accesslake(&[
@@ -543,13 +548,7 @@ fn snapshot_compact_and_retention_commands() {
             "--days",
         ),
     ] {
-        let out = accesslake(&args);
-        assert!(!out.status.success(), "{args:?}");
-        assert!(
-            text(&out.stderr).contains(want),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
+        assert_fails_with(&args, want);
     }
 
     // retention: everything before the second day goes, in every table
