@@ -494,6 +494,11 @@ fn an_unreadable_file_leaves_its_partition_alone() {
     let parts = partitions(lake, Table::Decisions);
     let bad_day = &parts[0];
     std::fs::write(bad_day.join("torn.parquet"), b"PAR1 not really").unwrap();
+    // A folder that only looks like a partition is not the lake's: left alone.
+    let odd = lake.join("decisions/dt=2026-3-2");
+    std::fs::create_dir_all(&odd).unwrap();
+    let valid = table_files(lake, Table::Decisions).pop().unwrap();
+    std::fs::copy(&valid, odd.join("part-x.parquet")).unwrap();
     let before: Vec<PathBuf> = std::fs::read_dir(bad_day)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -517,9 +522,10 @@ fn an_unreadable_file_leaves_its_partition_alone() {
     before.sort();
     after.sort();
     assert_eq!(after, before, "nothing in the partition was touched");
-    for p in &parts[1..] {
+    for p in parts[1..].iter().filter(|p| **p != odd) {
         assert_eq!(std::fs::read_dir(p).unwrap().count(), 1);
     }
+    assert!(odd.join("part-x.parquet").exists());
 }
 
 #[test]

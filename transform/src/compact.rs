@@ -221,11 +221,13 @@ async fn list_partitions(
         if parts.len() != 3 {
             continue;
         }
-        let Some(dt) = parts[1]
-            .as_ref()
-            .strip_prefix("dt=")
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        else {
+        // Only the canonical `dt=YYYY-MM-DD` the writers make: a folder such
+        // as `dt=2026-3-2` would otherwise be rewritten into another folder.
+        let Some(dt) = parts[1].as_ref().strip_prefix("dt=").and_then(|d| {
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .ok()
+                .filter(|p| p.format("%Y-%m-%d").to_string() == d)
+        }) else {
             continue;
         };
         if from.is_some_and(|f| dt < f) || to.is_some_and(|t| dt > t) {
