@@ -188,7 +188,7 @@ fn lambda(bin: &str, api: &str, table: &str, lake: &str) -> Child {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn both_binaries_answer_the_runtime_api() {
+async fn the_binaries_answer_the_runtime_api() {
     endpoint();
     let sdk = accesslake_ingest::aws::sdk_config().await;
     let id = std::process::id();
@@ -269,6 +269,43 @@ async fn both_binaries_answer_the_runtime_api() {
             .filter(|k| k.starts_with("lake/admin_events/dt=2026-03-01/sqs-"))
             .count()
             >= 6,
+        "{keys:?}"
+    );
+    // The nightly function: compacts the three days before its time and
+    // snapshots the state the other two wrote.
+    let nightly = invoke(
+        |api| lambda(env!("CARGO_BIN_EXE_compact-lambda"), api, &table, &lake),
+        &fixture("eventbridge-scheduled-event.json"),
+    );
+    assert_eq!(nightly.response["from"], "2026-02-28");
+    assert_eq!(nightly.response["to"], "2026-03-02");
+    assert_eq!(
+        nightly.response["snapshot"]["employees"], 1,
+        "{:?}",
+        nightly.response
+    );
+    assert_eq!(nightly.response["snapshot"]["grants"], 1);
+    let listed = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("lake/")
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    for prefix in [
+        "lake/decisions/dt=2026-03-02/",
+        "lake/admin_events/dt=2026-03-01/",
+    ] {
+        let files: Vec<&&str> = keys.iter().filter(|k| k.starts_with(prefix)).collect();
+        assert!(
+            files.len() == 1 && files[0].contains("/compact-"),
+            "{prefix}: {files:?}"
+        );
+    }
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("lake/grants/dt=") && k.contains("/snapshot-")),
         "{keys:?}"
     );
     eprintln!(
