@@ -142,7 +142,8 @@ enum Command {
         /// Lake folder.
         #[arg(long)]
         lake: PathBuf,
-        /// Only this table: decisions, admin_events or rejected (default: all three).
+        /// Only this table: decisions, admin_events or rejected (default: all
+        /// three); with --expire-before, any table, snapshots included.
         #[arg(long)]
         table: Option<String>,
         /// Only this day's partitions (YYYY-MM-DD).
@@ -175,7 +176,8 @@ enum Command {
         #[arg(long)]
         lake: PathBuf,
     },
-    /// Analyst SQL over the lake tables (decisions, admin_events, rejected).
+    /// Analyst SQL over the lake tables (decisions, admin_events, rejected, and
+    /// the snapshots employees, cards, zones, doors, grants).
     ///
     /// With QUERY, runs it and prints the result. Without, reads statements
     /// ending in `;` from standard input (on a terminal with line editing and

@@ -4,8 +4,9 @@ use arrow_array::RecordBatch;
 
 use crate::{Params, Query, Result};
 
-/// Runs catalog queries (and analysts' SQL) against the lake tables
-/// `decisions`, `admin_events` and `rejected`.
+/// Runs catalog queries (and analysts' SQL) against the lake tables:
+/// `decisions`, `admin_events`, `rejected` and the snapshots `employees`,
+/// `cards`, `zones`, `doors`, `grants`.
 #[async_trait::async_trait]
 pub trait QueryEngine: Send + Sync {
     /// A short name for messages (`datafusion`, `athena`).
