@@ -169,6 +169,22 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
+/// Every object key under `lake/` in the bucket.
+async fn lake_keys(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
+    let listed = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix("lake/")
+        .send()
+        .await
+        .unwrap();
+    listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect()
+}
+
 fn lambda(bin: &str, api: &str, table: &str, lake: &str) -> Child {
     Command::new(bin)
         .env("AWS_LAMBDA_RUNTIME_API", api)
@@ -243,20 +259,13 @@ async fn the_binaries_answer_the_runtime_api() {
         .map(|d| d.as_ref().map_or("missing", |d| d.row.reason.as_str()))
         .collect();
     assert_eq!(reasons, ["ok", "egress"]);
-    let listed = s3
-        .list_objects_v2()
-        .bucket(&bucket)
-        .prefix("lake/")
-        .send()
-        .await
-        .unwrap();
-    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    let keys = lake_keys(&s3, &bucket).await;
     let shard_file = format!(
         "kinesis-shardId-000000000003-{:0>60}.parquet",
         "49568167373333333333333333333333333333333333333333333333"
     );
     assert!(
-        keys.contains(&format!("lake/decisions/dt=2026-03-02/{shard_file}").as_str()),
+        keys.contains(&format!("lake/decisions/dt=2026-03-02/{shard_file}")),
         "{keys:?}"
     );
     assert!(
@@ -285,19 +294,12 @@ async fn the_binaries_answer_the_runtime_api() {
         nightly.response
     );
     assert_eq!(nightly.response["snapshot"]["grants"], 1);
-    let listed = s3
-        .list_objects_v2()
-        .bucket(&bucket)
-        .prefix("lake/")
-        .send()
-        .await
-        .unwrap();
-    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    let keys = lake_keys(&s3, &bucket).await;
     for prefix in [
         "lake/decisions/dt=2026-03-02/",
         "lake/admin_events/dt=2026-03-01/",
     ] {
-        let files: Vec<&&str> = keys.iter().filter(|k| k.starts_with(prefix)).collect();
+        let files: Vec<&String> = keys.iter().filter(|k| k.starts_with(prefix)).collect();
         assert!(
             files.len() == 1 && files[0].contains("/compact-"),
             "{prefix}: {files:?}"
