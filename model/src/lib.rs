@@ -5,9 +5,12 @@
 //! - [`record`]: the rows of the lake tables ([`Decision`], [`AdminRecord`], [`Rejected`]).
 //! - [`schema`]: one Arrow schema per lake [`Table`].
 //! - [`time`]: strict RFC 3339 parsing to UTC microseconds and the [`Clock`].
+//! - `aws` (feature `aws`): the AWS SDK configuration every client shares.
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod event;
 pub mod reason;
 pub mod record;

@@ -88,18 +88,7 @@ pub(crate) fn from_vars<T: serde::de::DeserializeOwned>(
         .map_err(|e| Error::Config(format!("ACCESSLAKE_* environment: {e}")))
 }
 
-/// The AWS SDK configuration from the standard chain, with an HTTPS client
-/// on rustls + ring (the one crypto provider of the build).
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http)
-        .load()
-        .await
-}
+pub use accesslake_model::aws::sdk_config;
 
 /// An S3 object store for `bucket`, configured like the SDK clients: region
 /// and credentials from the environment, `AWS_ENDPOINT_URL` honoured (plain
