@@ -45,48 +45,76 @@ impl Query {
     /// and comments.
     pub fn params(&self) -> BTreeSet<&'static str> {
         let sql = self.sql;
-        let b = sql.as_bytes();
-        let mut out = BTreeSet::new();
-        let mut i = 0;
-        while i < b.len() {
-            match b[i] {
-                b'\'' => {
-                    // a string literal; '' is an escaped quote
-                    i += 1;
-                    while i < b.len() {
-                        if b[i] == b'\'' {
-                            if b.get(i + 1) == Some(&b'\'') {
-                                i += 1;
-                            } else {
-                                break;
-                            }
-                        }
-                        i += 1;
-                    }
-                }
-                b'-' if b.get(i + 1) == Some(&b'-') => {
-                    while i < b.len() && b[i] != b'\n' {
-                        i += 1;
-                    }
-                }
-                b'$' => {
-                    let start = i + 1;
-                    let mut end = start;
-                    while end < b.len() && (b[end].is_ascii_lowercase() || b[end] == b'_') {
-                        end += 1;
-                    }
-                    if end > start {
-                        out.insert(&sql[start..end]);
-                    }
-                    i = end;
-                    continue;
-                }
-                _ => {}
-            }
-            i += 1;
-        }
-        out
+        placeholders(sql)
+            .into_iter()
+            .map(|(start, end)| &sql[start + 1..end])
+            .collect()
     }
+}
+
+/// The byte ranges of the `$name` placeholders in `sql` (the `$` included),
+/// in order, skipping string literals (`''` is an escaped quote), quoted
+/// identifiers and `--` comments.
+pub fn placeholders(sql: &str) -> Vec<(usize, usize)> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"') => {
+                // a literal or quoted identifier; a doubled quote escapes itself
+                i += 1;
+                while i < b.len() {
+                    if b[i] == q {
+                        if b.get(i + 1) == Some(&q) {
+                            i += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                    i += 1;
+                }
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'$' => {
+                let start = i;
+                let mut end = start + 1;
+                while end < b.len() && (b[end].is_ascii_lowercase() || b[end] == b'_') {
+                    end += 1;
+                }
+                if end > start + 1 {
+                    out.push((start, end));
+                }
+                i = end;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The text with each `$name` replaced by a positional `?`, and the names in
+/// the order of the `?`s (a name used twice appears twice): how an engine
+/// with positional parameters only (Athena's `ExecutionParameters`) binds a
+/// catalog query. Nothing else in the text changes.
+pub fn positional(sql: &str) -> (String, Vec<&str>) {
+    let mut text = String::with_capacity(sql.len());
+    let mut names = Vec::new();
+    let mut last = 0;
+    for (start, end) in placeholders(sql) {
+        text.push_str(&sql[last..start]);
+        text.push('?');
+        names.push(&sql[start + 1..end]);
+        last = end;
+    }
+    text.push_str(&sql[last..]);
+    (text, names)
 }
 
 #[cfg(test)]
@@ -118,5 +146,25 @@ mod tests {
             query("zones").unwrap().params().is_empty(),
             "'$.name' is a JSON path, not a parameter"
         );
+    }
+
+    #[test]
+    fn positional_form_replaces_only_placeholders_in_order() {
+        let (text, names) = positional(
+            "SELECT '$x', \"$y\" FROM t -- $z\nWHERE a = $at AND dt <= $at_dt AND b = $at",
+        );
+        assert_eq!(
+            text,
+            "SELECT '$x', \"$y\" FROM t -- $z\nWHERE a = ? AND dt <= ? AND b = ?"
+        );
+        assert_eq!(names, ["at", "at_dt", "at"]);
+        for q in CATALOG {
+            let (text, names) = positional(q.sql);
+            assert_eq!(
+                text.matches('?').count() - q.sql.matches('?').count(),
+                names.len()
+            );
+            assert_eq!(names.iter().copied().collect::<BTreeSet<_>>(), q.params());
+        }
     }
 }

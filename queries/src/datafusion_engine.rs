@@ -1,26 +1,31 @@
 //! The DataFusion engine: the lake's tables registered from any object store
 //! with their `dt` partition column, so `dt` filters prune whole folders.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use accesslake_model::Table;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch, StringArray};
 use arrow_schema::DataType;
+use datafusion::dataframe::DataFrame;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::scalar::ScalarValue;
 
+use crate::engine::QueryStats;
 use crate::params::Value;
 use crate::{Error, Params, Query, QueryEngine, Result};
 
 /// DataFusion over a lake folder or object store.
 pub struct DataFusionEngine {
     ctx: SessionContext,
+    stats: Mutex<Vec<QueryStats>>,
 }
 
 impl std::fmt::Debug for DataFusionEngine {
@@ -75,29 +80,50 @@ impl DataFusionEngine {
             ctx.register_table(table.name(), Arc::new(ListingTable::try_new(config)?))?;
         }
         ctx.register_udf(json_extract_scalar());
-        Ok(DataFusionEngine { ctx })
-    }
-
-    /// Runs SQL text with named parameters (`$name`), each value bound by
-    /// DataFusion; the `accesslake sql --param` command.
-    pub async fn sql_with_params(&self, text: &str, params: &Params) -> Result<Vec<RecordBatch>> {
-        let values: Vec<(&str, ScalarValue)> = params
-            .0
-            .iter()
-            .map(|(k, v)| (k.as_str(), scalar(v)))
-            .collect();
-        let df = self.ctx.sql(text).await?;
-        let df = if values.is_empty() {
-            df
-        } else {
-            df.with_param_values(values)?
-        };
-        Ok(df.collect().await?)
+        Ok(DataFusionEngine {
+            ctx,
+            stats: Mutex::new(Vec::new()),
+        })
     }
 
     pub fn context(&self) -> &SessionContext {
         &self.ctx
     }
+
+    /// Runs the query and records its time and the bytes it read from the
+    /// lake's Parquet files (the measure Athena bills).
+    async fn collect(&self, label: &str, df: DataFrame) -> Result<Vec<RecordBatch>> {
+        let started = Instant::now();
+        let task = Arc::new(df.task_ctx());
+        let plan = df.create_physical_plan().await?;
+        let batches = datafusion::physical_plan::collect(Arc::clone(&plan), task).await?;
+        let stats = QueryStats {
+            label: label.to_string(),
+            engine: "datafusion",
+            query_id: None,
+            elapsed: started.elapsed(),
+            engine_millis: None,
+            bytes_scanned: Some(bytes_scanned(plan.as_ref())),
+        };
+        if let Ok(mut all) = self.stats.lock() {
+            all.push(stats);
+        }
+        Ok(batches)
+    }
+}
+
+/// The bytes the plan's Parquet scans read (footers, column chunks and
+/// pages after pruning), over the whole plan.
+fn bytes_scanned(plan: &dyn ExecutionPlan) -> u64 {
+    let own = plan
+        .metrics()
+        .and_then(|m| m.sum_by_name("bytes_scanned"))
+        .map_or(0, |v| v.as_usize() as u64);
+    own + plan
+        .children()
+        .into_iter()
+        .map(|c| bytes_scanned(c.as_ref()))
+        .sum::<u64>()
 }
 
 fn scalar(v: &Value) -> ScalarValue {
@@ -120,11 +146,35 @@ impl QueryEngine for DataFusionEngine {
             .map(|(k, v)| (k, scalar(v)))
             .collect();
         let df = self.ctx.sql(query.sql).await?.with_param_values(values)?;
-        Ok(df.collect().await?)
+        self.collect(query.name, df).await
     }
 
     async fn sql(&self, text: &str) -> Result<Vec<RecordBatch>> {
-        Ok(self.ctx.sql(text).await?.collect().await?)
+        let df = self.ctx.sql(text).await?;
+        self.collect("sql", df).await
+    }
+
+    /// Each value bound by DataFusion; parameters the text does not use are ignored.
+    async fn sql_with_params(&self, text: &str, params: &Params) -> Result<Vec<RecordBatch>> {
+        let values: Vec<(&str, ScalarValue)> = params
+            .0
+            .iter()
+            .map(|(k, v)| (k.as_str(), scalar(v)))
+            .collect();
+        let df = self.ctx.sql(text).await?;
+        let df = if values.is_empty() {
+            df
+        } else {
+            df.with_param_values(values)?
+        };
+        self.collect("sql", df).await
+    }
+
+    fn take_stats(&self) -> Vec<QueryStats> {
+        self.stats
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default()
     }
 }
 

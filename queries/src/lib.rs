@@ -3,17 +3,22 @@
 //! - [`catalog`]: the named queries of `queries/sql/*.sql`, one text for every engine.
 //! - [`params`]: typed parameter values, bound by the engine, never spliced into SQL.
 //! - [`QueryEngine`]: the seam; [`DataFusionEngine`] runs locally over any object store.
+//! - [`glue`]: the Glue catalog of the lake tables, generated from their Arrow schemas.
+//! - `aws` (feature `aws`): the Athena engine and the Glue catalog sync.
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod catalog;
 mod datafusion_engine;
 mod engine;
+pub mod glue;
 pub mod params;
 
 pub use catalog::{CATALOG, Query, query};
 pub use datafusion_engine::{DataFusionEngine, json_extract_scalar};
-pub use engine::QueryEngine;
+pub use engine::{QueryEngine, QueryStats, athena_billed_bytes, athena_cost_usd};
 pub use params::{Params, Value};
 
 /// Errors of the query stage.
@@ -25,6 +30,10 @@ pub enum Error {
     Lake(String),
     #[error("query engine: {0}")]
     Engine(#[from] datafusion::error::DataFusionError),
+    #[error("athena: {0}")]
+    Athena(String),
+    #[error("glue: {0}")]
+    Glue(String),
     #[error("arrow: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
 }
