@@ -3,6 +3,8 @@
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+mod engines;
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,13 +16,14 @@ use accesslake_ingest::{
     EmbeddedStore, IngestOptions, LocalPipeline, StateStore, Summary, snapshot,
 };
 use accesslake_model::{Clock, Micros, Reason, SystemClock, Table, parse_rfc3339};
-use accesslake_queries::{DataFusionEngine, Params, QueryEngine, Value};
+use accesslake_queries::{Params, QueryEngine, Value};
 use accesslake_reports::{ReportArgs, ReportParams, batches_to_rows, render};
 use accesslake_transform::Lake;
 use accesslake_transform::compact::{self, CompactOptions};
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
+use engines::{AthenaArgs, CatalogAction, EngineKind, open_lake};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// The data pipeline of a building access-card system: decides every card
@@ -101,9 +104,18 @@ enum Command {
         /// dormant_cards.
         #[arg(required_unless_present = "list")]
         name: Option<String>,
-        /// Lake folder.
-        #[arg(long, required_unless_present = "list")]
+        /// Lake folder (engine datafusion).
+        #[arg(long)]
         lake: Option<PathBuf>,
+        /// Query engine: datafusion over --lake, or athena over the Glue database.
+        #[arg(long, value_enum, default_value_t = EngineKind::Datafusion)]
+        engine: EngineKind,
+        #[command(flatten)]
+        athena: AthenaArgs,
+        /// Print each query's time and the bytes it read from the lake, with
+        /// what Athena bills for that many (always on with --engine athena).
+        #[arg(long)]
+        stats: bool,
         /// Start of the range (inclusive).
         #[arg(long, value_parser = parse_time)]
         from: Option<Micros>,
@@ -186,9 +198,18 @@ enum Command {
     Sql {
         /// One SQL statement.
         query: Option<String>,
-        /// Lake folder.
+        /// Lake folder (engine datafusion).
         #[arg(long)]
-        lake: PathBuf,
+        lake: Option<PathBuf>,
+        /// Query engine: datafusion over --lake, or athena over the Glue database.
+        #[arg(long, value_enum, default_value_t = EngineKind::Datafusion)]
+        engine: EngineKind,
+        #[command(flatten)]
+        athena: AthenaArgs,
+        /// Print each query's time and the bytes it read from the lake, with
+        /// what Athena bills for that many (always on with --engine athena).
+        #[arg(long)]
+        stats: bool,
         /// A named parameter for `$name` in QUERY, bound as a value (never spliced
         /// into the text): `--param from=2026-03-02T00:00:00Z` binds a timestamp
         /// (RFC 3339 date-times are timestamps), anything else binds text.
@@ -197,6 +218,12 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+    /// The lake's tables in the Glue catalog, for Athena: generated from the
+    /// same schemas the lake is written with.
+    Catalog {
+        #[command(subcommand)]
+        action: CatalogAction,
     },
 }
 
@@ -324,6 +351,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report {
             name,
             lake,
+            engine,
+            athena,
+            stats,
             from,
             to,
             at,
@@ -340,8 +370,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 return Ok(());
             }
-            let (Some(name), Some(lake)) = (name, lake) else {
-                anyhow::bail!("a report name and --lake are needed");
+            let Some(name) = name else {
+                anyhow::bail!("a report name is needed (see --list)");
             };
             let def = accesslake_reports::report(&name)?;
             let args = ReportArgs {
@@ -356,8 +386,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             let report = rt.block_on(async {
-                let engine = open_lake(&lake).await?;
-                anyhow::Ok(accesslake_reports::run_report(&engine, def, &args).await?)
+                let engine = engines::open(engine, lake.as_deref(), &athena).await?;
+                let report = accesslake_reports::run_report(engine.as_ref(), def, &args).await;
+                engines::print_stats(&engine.take_stats(), stats);
+                anyhow::Ok(report?)
             })?;
             let text = match format {
                 Format::Csv => render::csv(&report),
@@ -473,9 +505,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Catalog { action } => engines::catalog(action),
         Command::Sql {
             query,
             lake,
+            engine,
+            athena,
+            stats,
             params,
             format,
         } => {
@@ -483,11 +519,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             rt.block_on(async {
-                let engine = open_lake(&lake).await?;
+                let engine = engines::open(engine, lake.as_deref(), &athena).await?;
+                let engine = engine.as_ref();
                 match query {
                     Some(q) => {
                         let params = Params(params.into_iter().collect());
-                        let batches = engine.sql_with_params(&q, &params).await?;
+                        let batches = engine.sql_with_params(&q, &params).await;
+                        engines::print_stats(&engine.take_stats(), stats);
+                        let batches = batches?;
                         let (columns, rows) = batches_to_rows(&batches);
                         let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
                         match format {
@@ -499,7 +538,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         }
                         Ok(())
                     }
-                    None => sql_loop(&engine).await,
+                    None => sql_loop(engine, stats).await,
                 }
             })
         }
@@ -667,18 +706,10 @@ fn demo(dir: &std::path::Path, employees: u32, days: u32) -> anyhow::Result<()> 
     Ok(())
 }
 
-async fn open_lake(lake: &std::path::Path) -> anyhow::Result<DataFusionEngine> {
-    if !lake.join("decisions").is_dir() && !lake.join("admin_events").is_dir() {
-        anyhow::bail!(
-            "{} is not a lake (no decisions/ or admin_events/ folder); run `accesslake ingest` first",
-            lake.display()
-        );
-    }
-    Ok(DataFusionEngine::local(lake).await?)
-}
-
-async fn run_sql(engine: &DataFusionEngine, q: &str) -> anyhow::Result<()> {
-    let batches = engine.sql(q).await?;
+async fn run_sql(engine: &dyn QueryEngine, q: &str, stats: bool) -> anyhow::Result<()> {
+    let batches = engine.sql(q).await;
+    engines::print_stats(&engine.take_stats(), stats);
+    let batches = batches?;
     let (columns, rows) = batches_to_rows(&batches);
     let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
     print!("{}", render::table(&columns, &rows, 60));
@@ -750,7 +781,7 @@ fn history_path() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-async fn sql_loop(engine: &DataFusionEngine) -> anyhow::Result<()> {
+async fn sql_loop(engine: &dyn QueryEngine, stats: bool) -> anyhow::Result<()> {
     let mut lines = Lines::open();
     let mut pending = String::new();
     while let Some(line) = lines.next(!pending.is_empty())? {
@@ -764,14 +795,16 @@ async fn sql_loop(engine: &DataFusionEngine) -> anyhow::Result<()> {
         }
         if pending.is_empty() && trimmed == "\\d" {
             lines.remember(trimmed);
-            run_sql(engine, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name").await?;
+            for t in Table::ALL {
+                println!("{}", t.name());
+            }
         } else if !trimmed.is_empty() {
             pending.push_str(&line);
             pending.push('\n');
             if trimmed.ends_with(';') {
                 let statement = pending.trim();
                 lines.remember(statement);
-                if let Err(e) = run_sql(engine, statement.trim_end_matches(';')).await {
+                if let Err(e) = run_sql(engine, statement.trim_end_matches(';'), stats).await {
                     eprintln!("error: {e:#}");
                 }
                 pending.clear();

@@ -278,6 +278,36 @@ fn report_and_sql_commands() {
         "{csv}"
     );
     assert!(csv.lines().count() > 1);
+    assert!(
+        !text(&out.stderr).contains("datafusion:"),
+        "no stats without --stats"
+    );
+    let stats = accesslake(&[
+        "report",
+        "denied",
+        "--lake",
+        l,
+        "--from",
+        "2026-03-02",
+        "--to",
+        "2026-03-05",
+        "--format",
+        "csv",
+        "--stats",
+    ]);
+    assert_eq!(
+        text(&stats.stdout),
+        csv,
+        "--stats changes nothing on stdout"
+    );
+    let stderr = text(&stats.stderr);
+    assert!(
+        stderr.starts_with("datafusion: denied in ")
+            && stderr.contains(", scanned ")
+            && !stderr.contains("scanned 0 B")
+            && stderr.contains("(billed as 10.0 MiB, ≈ $0.000048)"),
+        "{stderr}"
+    );
 
     let out = accesslake(&[
         "report",
@@ -324,6 +354,32 @@ fn report_and_sql_commands() {
                 "2026-03-03",
             ],
             "is not a lake",
+        ),
+        (
+            vec![
+                "report",
+                "denied",
+                "--from",
+                "2026-03-02",
+                "--to",
+                "2026-03-03",
+            ],
+            "--lake is needed",
+        ),
+        (
+            vec![
+                "report",
+                "denied",
+                "--engine",
+                "athena",
+                "--lake",
+                l,
+                "--from",
+                "2026-03-02",
+                "--to",
+                "2026-03-03",
+            ],
+            "is for --engine datafusion",
         ),
     ] {
         assert_fails_with(&args, want);
@@ -572,4 +628,163 @@ fn snapshot_compact_and_retention_commands() {
             .is_none()
     );
     assert_eq!(files("decisions"), days - 1);
+}
+
+/// POSTs JSON to the emulator's own API (preset Athena results).
+fn moto_api(path: &str, body: &serde_json::Value) {
+    use std::io::{Read, Write};
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .expect("AWS_ENDPOINT_URL: run scripts/test, which starts the moto emulator");
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let body = body.to_string();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|c| c.starts_with('2')),
+        "{answer}"
+    );
+}
+
+#[test]
+fn catalog_and_athena_commands() {
+    // The template CloudFormation deploys is what the binary prints.
+    let out = accesslake(&["catalog", "template"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../infra/glue-catalog.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(printed, committed);
+
+    assert_fails_with(
+        &["catalog", "sync", "--lake", "/tmp/lake"],
+        "must be s3://bucket",
+    );
+    assert_fails_with(
+        &[
+            "catalog",
+            "sync",
+            "--lake",
+            "s3://acme-lake/x",
+            "--projection-start",
+            "2024-13-01",
+        ],
+        "not a YYYY-MM-DD date",
+    );
+
+    // On the emulator, in a region of this test's own (moto's preset
+    // Athena results are per region).
+    let region = "ap-south-1";
+    let db = format!("cli_{}", std::process::id());
+    let on_moto = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_accesslake"))
+            .args(args)
+            .env("AWS_REGION", region)
+            .output()
+            .unwrap()
+    };
+    let out = on_moto(&[
+        "catalog",
+        "sync",
+        "--database",
+        &db,
+        "--lake",
+        "s3://acme-lake/prod",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!("database {db}: created")),
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches(" created").count(), 9, "{stdout}");
+    let out = on_moto(&[
+        "catalog",
+        "sync",
+        "--database",
+        &db,
+        "--lake",
+        "s3://acme-lake/prod",
+    ]);
+    assert!(
+        text(&out.stdout).contains("nothing changed"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A report on Athena: Athena's rows (preset) rendered like DataFusion's,
+    // and what the query cost on standard error.
+    let header = [
+        "event_id",
+        "occurred_at",
+        "reason",
+        "employee_id",
+        "card_id",
+        "door_id",
+        "zone_id",
+    ];
+    let cols: Vec<serde_json::Value> = header
+        .iter()
+        .map(|c| {
+            let t = if *c == "occurred_at" {
+                "timestamp"
+            } else {
+                "varchar"
+            };
+            serde_json::json!({"Name": c, "Label": c, "Type": t})
+        })
+        .collect();
+    let cell = |v: &str| serde_json::json!({"VarCharValue": v});
+    moto_api(
+        "/moto-api/static/athena/query-results",
+        &serde_json::json!({"region": region, "results": [{
+            "column_info": cols,
+            "rows": [
+                {"Data": header.iter().map(|h| cell(h)).collect::<Vec<_>>()},
+                {"Data": [cell("ev-1"), cell("2026-03-02 08:15:00.000"), cell("card_lost"),
+                          cell("e-00007"), cell("c-7"), cell("hq-f1-east"), {}]},
+            ],
+        }]}),
+    );
+    let out = on_moto(&[
+        "report",
+        "denied",
+        "--engine",
+        "athena",
+        "--database",
+        &db,
+        "--from",
+        "2026-03-02",
+        "--to",
+        "2026-03-03",
+        "--format",
+        "csv",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "event_id,occurred_at,reason,employee_id,card_id,door_id,zone_id\r\n\
+         ev-1,2026-03-02T08:15:00.000000Z,card_lost,e-00007,c-7,hq-f1-east,\r\n"
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("athena: denied in ")
+            && stderr.contains("scanned 0 B (billed as 10.0 MiB, ≈ $0.000048)"),
+        "{stderr}"
+    );
 }
