@@ -494,3 +494,30 @@ fn a_report_reads_only_the_partitions_of_its_range() {
     });
     assert!(err.to_string().to_lowercase().contains("parquet"), "{err}");
 }
+
+#[test]
+fn the_bytes_a_report_reads_are_measured_within_its_partitions() {
+    use accesslake_queries::QueryEngine;
+    let l = lake();
+    let files = |day: &str| -> u64 {
+        std::fs::read_dir(l.path.join(format!("decisions/dt={day}")))
+            .map(|d| d.map(|f| f.unwrap().metadata().unwrap().len()).sum())
+            .unwrap_or(0)
+    };
+    let day = files("2026-03-02");
+    assert!(day > 0, "the fixture has decisions on 2026-03-02");
+    let stats = rt().block_on(async {
+        let engine = DataFusionEngine::local(&l.path).await.unwrap();
+        run_report(&engine, report("denied").unwrap(), &range(DAY.0, DAY.1))
+            .await
+            .unwrap();
+        engine.take_stats()
+    });
+    assert_eq!(stats.len(), 1, "{stats:?}");
+    let s = &stats[0];
+    assert_eq!((s.label.as_str(), s.engine), ("denied", "datafusion"));
+    let read = s.bytes_scanned.unwrap();
+    // Some of the day's file is read (footer and the columns the query
+    // needs), never more than the day's files hold.
+    assert!(read > 0 && read <= day, "read {read} of {day} bytes");
+}

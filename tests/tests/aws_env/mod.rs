@@ -62,3 +62,26 @@ pub async fn bucket(sdk: &aws_config::SdkConfig) -> String {
         .unwrap();
     bucket
 }
+
+/// POSTs `body` (JSON) to the emulator's own API (`/moto-api/…`): preset
+/// Athena results, state transitions. Panics unless moto answers 2xx.
+pub fn moto_api(path: &str, body: &serde_json::Value) {
+    use std::io::{Read, Write};
+    let endpoint = endpoint();
+    let host = endpoint
+        .strip_prefix("http://")
+        .expect("the emulator endpoint is http://host:port")
+        .trim_end_matches('/');
+    let body = body.to_string();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let status = answer.split_whitespace().nth(1).unwrap_or_default();
+    assert!(status.starts_with('2'), "moto {path}: {answer}");
+}
