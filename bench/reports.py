@@ -27,15 +27,29 @@ def blank(sql):
 TABLES = ["decisions", "admin_events", "rejected", "employees", "cards", "zones", "doors", "grants"]
 
 
-def suite(bin_, lake, catalog, from_date, to_date, repeats):
-    """Every catalog query on both engines, best and median of `repeats` runs."""
+def parameters(from_date, to_date):
+    """Every catalog parameter for the days [from_date, to_date)."""
     utc = datetime.timezone.utc
     start = datetime.datetime.fromisoformat(from_date).replace(tzinfo=utc)
     end = datetime.datetime.fromisoformat(to_date).replace(tzinfo=utc)
     at = start + (end - start) / 2 + datetime.timedelta(hours=10)
-    params = {"from": start, "to": end, "from_dt": from_date, "to_dt": (end - datetime.timedelta(days=1)).date().isoformat(),
-              "at": at, "at_dt": at.date().isoformat(), "employee_id": "e-00007", "door_id": "hq-lobby-main",
-              "since": at - datetime.timedelta(days=30)}
+    return {"from": start, "to": end, "from_dt": from_date, "to_dt": (end - datetime.timedelta(days=1)).date().isoformat(),
+            "at": at, "at_dt": at.date().isoformat(), "employee_id": "e-00007", "door_id": "hq-lobby-main",
+            "since": at - datetime.timedelta(days=30)}
+
+
+def param_args(sql, params):
+    """`--param k=v` arguments of the accesslake CLI for the parameters `sql` uses."""
+    args = []
+    for k in sorted(set(PARAM.findall(blank(sql)))):
+        v = params[k]
+        args += ["--param", f"{k}={v.strftime('%Y-%m-%dT%H:%M:%SZ') if isinstance(v, datetime.datetime) else v}"]
+    return args
+
+
+def suite(bin_, lake, catalog, from_date, to_date, repeats):
+    """Every catalog query on both engines, best and median of `repeats` runs."""
+    params = parameters(from_date, to_date)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     for t in TABLES:
@@ -49,10 +63,7 @@ def suite(bin_, lake, catalog, from_date, to_date, repeats):
             positional += [sql[last:m.start()], "?"]
             last = m.end()
         duck = sqlglot.transpile("".join(positional) + sql[last:], read="trino", write="duckdb")[0]
-        args = [bin_, "sql", "--lake", lake, "--format", "csv"]
-        for k in sorted(set(used)):
-            v = params[k]
-            args += ["--param", f"{k}={v.strftime('%Y-%m-%dT%H:%M:%SZ') if isinstance(v, datetime.datetime) else v}"]
+        args = [bin_, "sql", "--lake", lake, "--format", "csv"] + param_args(sql, params)
         df_times, dk_times = [], []
         for _ in range(repeats):
             t = time.perf_counter()
