@@ -35,7 +35,8 @@ def costs(bin_, lake, catalog, from_date, to_date):
 
 def main(bin_, lake, catalog, from_date, to_date, results=None):
     rows = costs(bin_, lake, catalog, from_date, to_date)
-    lake_bytes = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(lake) for f in fs)
+    lake_bytes = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(lake) for f in fs
+                     if not os.path.relpath(d, lake).startswith("_"))
     print(f"\nAthena cost of each catalog query over {from_date} .. {to_date} "
           f"(lake {lake_bytes / 2**20:.1f} MiB on disk; bytes read measured by DataFusion)")
     print(f"{'query':<20}{'read':>12}{'billed':>12}{'USD':>12}")
