@@ -1,0 +1,184 @@
+//! A local Lambda Runtime API for the built bootstrap binaries: serves one
+//! event, returns the function's answer.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// What the function said back, and how long it took to ask for its first event.
+#[derive(Debug)]
+pub struct Invocation {
+    pub response: serde_json::Value,
+    pub init: Duration,
+}
+
+/// One HTTP/1.1 request (request line, headers, body by Content-Length or chunked).
+fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, String, Vec<u8>)> {
+    let mut line = String::new();
+    if r.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let (method, path) = (parts.next()?.to_string(), parts.next()?.to_string());
+    let (mut length, mut chunked) = (0usize, false);
+    loop {
+        let mut h = String::new();
+        r.read_line(&mut h).ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        let (name, value) = h.split_once(':')?;
+        match name.to_ascii_lowercase().as_str() {
+            "content-length" => length = value.trim().parse().ok()?,
+            "transfer-encoding" => chunked = value.contains("chunked"),
+            _ => {}
+        }
+    }
+    let mut body = Vec::new();
+    if chunked {
+        loop {
+            let mut size = String::new();
+            r.read_line(&mut size).ok()?;
+            let n = usize::from_str_radix(size.trim(), 16).ok()?;
+            let mut chunk = vec![0; n + 2];
+            r.read_exact(&mut chunk).ok()?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+    } else {
+        body.resize(length, 0);
+        r.read_exact(&mut body).ok()?;
+    }
+    Some((method, path, body))
+}
+
+fn respond(w: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) {
+    let mut head = format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\n", body.len());
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = w.write_all(head.as_bytes());
+    let _ = w.write_all(body);
+    let _ = w.flush();
+}
+
+/// Serves one invocation of `event` to the process started by `spawn`
+/// (given the Runtime API address) and returns what it answered.
+pub fn invoke(spawn: impl FnOnce(&str) -> Child, event: &[u8]) -> Invocation {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = mpsc::channel::<Result<Vec<u8>, String>>();
+    let (first_tx, first_rx) = mpsc::channel::<Instant>();
+    let event = event.to_vec();
+    std::thread::spawn(move || {
+        let mut served = false;
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { return };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut writer = conn;
+            while let Some((method, path, body)) = read_request(&mut reader) {
+                match (method.as_str(), path.as_str()) {
+                    ("GET", "/2018-06-01/runtime/invocation/next") if !served => {
+                        served = true;
+                        let _ = first_tx.send(Instant::now());
+                        let deadline = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .unwrap()
+                            .as_millis()
+                            + 60_000;
+                        respond(
+                            &mut writer,
+                            "200 OK",
+                            &[
+                                ("content-type", "application/json".into()),
+                                ("lambda-runtime-aws-request-id", "req-1".into()),
+                                ("lambda-runtime-deadline-ms", deadline.to_string()),
+                                (
+                                    "lambda-runtime-invoked-function-arn",
+                                    "arn:aws:lambda:eu-west-1:123456789012:function:test".into(),
+                                ),
+                                (
+                                    "lambda-runtime-trace-id",
+                                    "Root=1-00000000-000000000000000000000000".into(),
+                                ),
+                            ],
+                            &event,
+                        );
+                    }
+                    // The next event never comes: the test stops the process.
+                    ("GET", _) => std::thread::sleep(Duration::from_secs(3600)),
+                    ("POST", "/2018-06-01/runtime/invocation/req-1/response") => {
+                        respond(&mut writer, "202 Accepted", &[], b"{}");
+                        let _ = tx.send(Ok(body));
+                    }
+                    ("POST", p) => {
+                        respond(&mut writer, "202 Accepted", &[], b"{}");
+                        let _ = tx.send(Err(format!("{p}: {}", String::from_utf8_lossy(&body))));
+                    }
+                    _ => respond(&mut writer, "404 Not Found", &[], b""),
+                }
+            }
+        }
+    });
+    let started = Instant::now();
+    let mut child = spawn(&addr);
+    let answer = rx.recv_timeout(Duration::from_secs(60));
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    let logs = String::from_utf8_lossy(&output.stderr).into_owned()
+        + &String::from_utf8_lossy(&output.stdout);
+    let body = match answer {
+        Ok(Ok(body)) => body,
+        Ok(Err(e)) => panic!("the function reported an error: {e}\n{logs}"),
+        Err(_) => panic!("no answer from the function\n{logs}"),
+    };
+    let first = first_rx
+        .try_recv()
+        .expect("the function asked for an event");
+    assert!(
+        !logs.contains("0042:18231"),
+        "a card id reached the logs:\n{logs}"
+    );
+    Invocation {
+        response: serde_json::from_slice(&body).unwrap(),
+        init: first - started,
+    }
+}
+
+pub fn endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
+        panic!("AWS_ENDPOINT_URL is not set: run scripts/test, which starts the moto emulator")
+    })
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/aws")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Starts the binary `bin` as Lambda would: the Runtime API at `api`, the
+/// function's settings, and `env` (the function's environment variables).
+pub fn start(bin: &str, api: &str, env: &[(String, String)]) -> Child {
+    Command::new(bin)
+        .env("AWS_LAMBDA_RUNTIME_API", api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "test")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/test")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the Lambda binary starts")
+}
