@@ -1,7 +1,7 @@
 //! Which engine runs `report` and `sql`, and the `catalog` command: the
 //! lake's Glue tables for Athena.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use accesslake_queries::{DataFusionEngine, QueryEngine, QueryStats};
 
@@ -25,11 +25,28 @@ pub struct AthenaArgs {
     #[arg(long, env = "ACCESSLAKE_ATHENA_WORKGROUP", default_value = "primary")]
     pub workgroup: String,
     /// Athena: where results go (s3://…/), unless the workgroup enforces a location.
-    #[arg(long, env = "ACCESSLAKE_ATHENA_OUTPUT")]
+    #[arg(long = "athena-output", env = "ACCESSLAKE_ATHENA_OUTPUT")]
     pub output: Option<String>,
     /// Athena: cancel a query still running after this many seconds.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub athena_timeout: u64,
+}
+
+/// Where `report` and `sql` run.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EngineArgs {
+    /// Lake folder (engine datafusion).
+    #[arg(long)]
+    pub lake: Option<PathBuf>,
+    /// Query engine: datafusion over --lake, or athena over the Glue database.
+    #[arg(long, value_enum, default_value_t = EngineKind::Datafusion)]
+    pub engine: EngineKind,
+    #[command(flatten)]
+    pub athena: AthenaArgs,
+    /// Print each query's time and the bytes it read from the lake, with
+    /// what Athena bills for that many (always on with --engine athena).
+    #[arg(long)]
+    pub stats: bool,
 }
 
 /// The `catalog` actions.
@@ -57,12 +74,9 @@ pub enum CatalogAction {
 }
 
 /// The engine a command asked for.
-pub async fn open(
-    kind: EngineKind,
-    lake: Option<&Path>,
-    athena: &AthenaArgs,
-) -> anyhow::Result<Box<dyn QueryEngine>> {
-    match kind {
+pub async fn open(on: &EngineArgs) -> anyhow::Result<Box<dyn QueryEngine>> {
+    let (lake, athena) = (on.lake.as_deref(), &on.athena);
+    match on.engine {
         EngineKind::Datafusion => {
             let lake = lake.ok_or_else(|| {
                 anyhow::anyhow!("--lake is needed (a lake folder), or --engine athena")

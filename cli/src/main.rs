@@ -23,7 +23,7 @@ use accesslake_transform::compact::{self, CompactOptions};
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
-use engines::{AthenaArgs, CatalogAction, EngineKind, open_lake};
+use engines::{CatalogAction, EngineArgs, open_lake};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// The data pipeline of a building access-card system: decides every card
@@ -104,18 +104,8 @@ enum Command {
         /// dormant_cards.
         #[arg(required_unless_present = "list")]
         name: Option<String>,
-        /// Lake folder (engine datafusion).
-        #[arg(long)]
-        lake: Option<PathBuf>,
-        /// Query engine: datafusion over --lake, or athena over the Glue database.
-        #[arg(long, value_enum, default_value_t = EngineKind::Datafusion)]
-        engine: EngineKind,
         #[command(flatten)]
-        athena: AthenaArgs,
-        /// Print each query's time and the bytes it read from the lake, with
-        /// what Athena bills for that many (always on with --engine athena).
-        #[arg(long)]
-        stats: bool,
+        on: EngineArgs,
         /// Start of the range (inclusive).
         #[arg(long, value_parser = parse_time)]
         from: Option<Micros>,
@@ -198,18 +188,8 @@ enum Command {
     Sql {
         /// One SQL statement.
         query: Option<String>,
-        /// Lake folder (engine datafusion).
-        #[arg(long)]
-        lake: Option<PathBuf>,
-        /// Query engine: datafusion over --lake, or athena over the Glue database.
-        #[arg(long, value_enum, default_value_t = EngineKind::Datafusion)]
-        engine: EngineKind,
         #[command(flatten)]
-        athena: AthenaArgs,
-        /// Print each query's time and the bytes it read from the lake, with
-        /// what Athena bills for that many (always on with --engine athena).
-        #[arg(long)]
-        stats: bool,
+        on: EngineArgs,
         /// A named parameter for `$name` in QUERY, bound as a value (never spliced
         /// into the text): `--param from=2026-03-02T00:00:00Z` binds a timestamp
         /// (RFC 3339 date-times are timestamps), anything else binds text.
@@ -350,10 +330,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Report {
             name,
-            lake,
-            engine,
-            athena,
-            stats,
+            on,
             from,
             to,
             at,
@@ -386,9 +363,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             let report = rt.block_on(async {
-                let engine = engines::open(engine, lake.as_deref(), &athena).await?;
+                let engine = engines::open(&on).await?;
                 let report = accesslake_reports::run_report(engine.as_ref(), def, &args).await;
-                engines::print_stats(&engine.take_stats(), stats);
+                engines::print_stats(&engine.take_stats(), on.stats);
                 anyhow::Ok(report?)
             })?;
             let text = match format {
@@ -508,10 +485,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Catalog { action } => engines::catalog(action),
         Command::Sql {
             query,
-            lake,
-            engine,
-            athena,
-            stats,
+            on,
             params,
             format,
         } => {
@@ -519,13 +493,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             rt.block_on(async {
-                let engine = engines::open(engine, lake.as_deref(), &athena).await?;
+                let engine = engines::open(&on).await?;
                 let engine = engine.as_ref();
                 match query {
                     Some(q) => {
                         let params = Params(params.into_iter().collect());
                         let batches = engine.sql_with_params(&q, &params).await;
-                        engines::print_stats(&engine.take_stats(), stats);
+                        engines::print_stats(&engine.take_stats(), on.stats);
                         let batches = batches?;
                         let (columns, rows) = batches_to_rows(&batches);
                         let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
@@ -538,7 +512,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         }
                         Ok(())
                     }
-                    None => sql_loop(engine, stats).await,
+                    None => sql_loop(engine, on.stats).await,
                 }
             })
         }

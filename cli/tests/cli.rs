@@ -259,7 +259,7 @@ fn report_and_sql_commands() {
     );
     let l = lake.to_str().unwrap();
 
-    let out = accesslake(&[
+    let denied = [
         "report",
         "denied",
         "--lake",
@@ -270,7 +270,8 @@ fn report_and_sql_commands() {
         "2026-03-05",
         "--format",
         "csv",
-    ]);
+    ];
+    let out = accesslake(&denied);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let csv = text(&out.stdout);
     assert!(
@@ -282,19 +283,7 @@ fn report_and_sql_commands() {
         !text(&out.stderr).contains("datafusion:"),
         "no stats without --stats"
     );
-    let stats = accesslake(&[
-        "report",
-        "denied",
-        "--lake",
-        l,
-        "--from",
-        "2026-03-02",
-        "--to",
-        "2026-03-05",
-        "--format",
-        "csv",
-        "--stats",
-    ]);
+    let stats = accesslake(&[&denied[..], &["--stats"]].concat());
     assert_eq!(
         text(&stats.stdout),
         csv,
