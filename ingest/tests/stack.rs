@@ -206,6 +206,21 @@ fn admin_event(id: &str, kind: &str, data: Value) -> String {
     .to_string()
 }
 
+/// Every object key in `bucket`.
+async fn keys(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
+    let listed = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
+    listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect()
+}
+
+/// Runs the built function `bin` on `event` with its deployed environment.
+fn run(bin: &str, env: &[(String, String)], event: &[u8]) -> runtime_api::Invocation {
+    invoke(|api| start(bin, api, &with_endpoint(env.to_vec())), event)
+}
+
 /// Environment of a binary run: the deployed variables, plus where the
 /// emulator is (on AWS the SDK finds the endpoints itself).
 fn with_endpoint(mut env: Vec<(String, String)>) -> Vec<(String, String)> {
@@ -311,14 +326,9 @@ async fn the_template_deploys_and_the_binaries_run_on_what_it_created() {
             })
         })
         .collect();
-    let admin = invoke(
-        |api| {
-            start(
-                env!("CARGO_BIN_EXE_admin-lambda"),
-                api,
-                &with_endpoint(admin_env.clone()),
-            )
-        },
+    let admin = run(
+        env!("CARGO_BIN_EXE_admin-lambda"),
+        &admin_env,
         json!({"Records": records}).to_string().as_bytes(),
     );
     assert_eq!(admin.response, json!({"batchItemFailures": []}));
@@ -385,14 +395,9 @@ async fn the_template_deploys_and_the_binaries_run_on_what_it_created() {
         }
     }
     assert_eq!(records.len(), 2);
-    let entry = invoke(
-        |api| {
-            start(
-                env!("CARGO_BIN_EXE_entry-lambda"),
-                api,
-                &with_endpoint(entry_env.clone()),
-            )
-        },
+    let entry = run(
+        env!("CARGO_BIN_EXE_entry-lambda"),
+        &entry_env,
         json!({"Records": records}).to_string().as_bytes(),
     );
     assert_eq!(entry.response, json!({"batchItemFailures": []}));
@@ -406,21 +411,7 @@ async fn the_template_deploys_and_the_binaries_run_on_what_it_created() {
         .map(|d| d.as_ref().map_or("missing", |d| d.row.reason.as_str()))
         .collect();
     assert_eq!(reasons, ["ok", "egress"]);
-    let keys =
-        |listed: aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output| -> Vec<String> {
-            listed
-                .contents()
-                .iter()
-                .filter_map(|o| o.key().map(str::to_string))
-                .collect()
-        };
-    let lake = keys(
-        s3.list_objects_v2()
-            .bucket(&lake_bucket)
-            .send()
-            .await
-            .unwrap(),
-    );
+    let lake = keys(&s3, &lake_bucket).await;
     assert!(
         lake.iter()
             .any(|k| k.starts_with("decisions/dt=2026-03-02/kinesis-")),
@@ -434,14 +425,9 @@ async fn the_template_deploys_and_the_binaries_run_on_what_it_created() {
 
     // The nightly function, with its deployed environment, compacts and
     // snapshots into the same bucket.
-    let nightly = invoke(
-        |api| {
-            start(
-                env!("CARGO_BIN_EXE_compact-lambda"),
-                api,
-                &with_endpoint(compact_env.clone()),
-            )
-        },
+    let nightly = run(
+        env!("CARGO_BIN_EXE_compact-lambda"),
+        &compact_env,
         &fixture("eventbridge-scheduled-event.json"),
     );
     assert_eq!(
@@ -449,13 +435,7 @@ async fn the_template_deploys_and_the_binaries_run_on_what_it_created() {
         "{:?}",
         nightly.response
     );
-    let lake = keys(
-        s3.list_objects_v2()
-            .bucket(&lake_bucket)
-            .send()
-            .await
-            .unwrap(),
-    );
+    let lake = keys(&s3, &lake_bucket).await;
     assert!(
         lake.iter()
             .any(|k| k.starts_with("decisions/dt=2026-03-02/compact-")),
