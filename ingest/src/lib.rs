@@ -33,4 +33,4 @@ pub use error::{Error, Result};
 pub use local::{IngestOptions, LocalPipeline, Summary};
 pub use processor::{ChunkOutput, Processor, Stats};
 pub use state::{Card, EntityRef, Grant, State};
-pub use store::{Commit, EmbeddedStore, MemoryStore, StateStore};
+pub use store::{Commit, EmbeddedStore, MemoryBatchStore, MemoryStore, StateStore};

@@ -1,12 +1,16 @@
-//! A store in memory, for tests and benchmarks. It encodes entities exactly as
-//! the persistent stores do, so it exercises the same codec.
+//! Stores in memory, for tests and benchmarks. They encode entities exactly as
+//! the persistent stores do, so they exercise the same codec.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
 
-use super::codec;
-use super::{Commit, StateStore};
-use crate::Result;
+use accesslake_model::{AdminRecord, Decision};
+use async_trait::async_trait;
+
+use super::{Commit, StateStore, codec, outcome};
+use crate::batch::{BatchStore, Stored, Write, WriteError};
 use crate::state::{EntityRef, State};
+use crate::{Error, Result};
 
 type Key = (String, String, String);
 
@@ -69,6 +73,149 @@ impl StateStore for MemoryStore {
             };
             if let Some(&v) = c.state.versions.get(e) {
                 self.versions.insert(key(e), v);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The [`BatchStore`] in process memory: what the Lambda handlers see of
+/// DynamoDB, without the network. For the handler benchmark (the handler's
+/// own CPU, no database engine) and the conformance suite. Same codec, same
+/// conditions as [`super::EmbeddedStore`] and the DynamoDB store.
+#[derive(Debug, Default)]
+pub struct MemoryBatchStore {
+    inner: Mutex<BatchMemory>,
+}
+
+#[derive(Debug, Default)]
+struct BatchMemory {
+    decisions: HashMap<String, String>,
+    admin: HashMap<String, String>,
+    entities: HashMap<Key, Vec<u8>>,
+    versions: HashMap<Key, i64>,
+}
+
+impl MemoryBatchStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn memory(&self) -> Result<MutexGuard<'_, BatchMemory>> {
+        self.inner
+            .lock()
+            .map_err(|_| Error::Store("the in-memory store was poisoned by a panic".into()))
+    }
+}
+
+fn owned(kind: &str, a: &str, b: &str) -> Key {
+    (kind.to_string(), a.to_string(), b.to_string())
+}
+
+impl BatchMemory {
+    /// Checks one write's conditions and applies it; `Some(reason)` if a
+    /// condition does not hold (nothing of this write is applied then).
+    fn apply(&mut self, w: &Write) -> Option<String> {
+        match w {
+            Write::Entry { decision, presence } => {
+                let id = decision.row.event_id.as_str();
+                if self.decisions.contains_key(id) {
+                    return Some(format!("event {id} already decided"));
+                }
+                if let Some(p) = presence {
+                    let key = owned("presence", &p.employee_id, &p.zone_id);
+                    if self.entities.contains_key(&key) == p.inside {
+                        return Some("presence already changed".into());
+                    }
+                    if p.inside {
+                        self.entities.insert(key, Vec::new());
+                    } else {
+                        self.entities.remove(&key);
+                    }
+                }
+                self.decisions
+                    .insert(id.to_string(), outcome::encode_decision(decision));
+            }
+            Write::Admin { record, entity } => {
+                let id = record.row.event_id.as_str();
+                if self.admin.contains_key(id) {
+                    return Some(format!("admin event {id} already recorded"));
+                }
+                if let Some(e) = entity {
+                    let (a, b) = e.entity.key();
+                    let key = owned(e.entity.kind(), a, b);
+                    if self.versions.get(&key).is_some_and(|&v| v > e.version) {
+                        return Some("entity has a newer version".into());
+                    }
+                    match &e.value {
+                        Some(v) => self.entities.insert(key.clone(), v.clone()),
+                        None => self.entities.remove(&key),
+                    };
+                    self.versions.insert(key, e.version);
+                }
+                self.admin
+                    .insert(id.to_string(), outcome::encode_admin(record));
+            }
+        }
+        None
+    }
+}
+
+#[async_trait]
+impl BatchStore for MemoryBatchStore {
+    async fn decisions(&self, event_ids: &[&str]) -> Result<Vec<Option<Stored<Decision>>>> {
+        let m = self.memory()?;
+        event_ids
+            .iter()
+            .map(|id| {
+                m.decisions
+                    .get(*id)
+                    .map(|v| outcome::decode_decision(id, v))
+                    .transpose()
+            })
+            .collect()
+    }
+
+    async fn admin_records(&self, event_ids: &[&str]) -> Result<Vec<Option<Stored<AdminRecord>>>> {
+        let m = self.memory()?;
+        event_ids
+            .iter()
+            .map(|id| {
+                m.admin
+                    .get(*id)
+                    .map(|v| outcome::decode_admin(id, v))
+                    .transpose()
+            })
+            .collect()
+    }
+
+    async fn load(&self, keys: &BTreeSet<EntityRef>) -> Result<State> {
+        let m = self.memory()?;
+        let mut state = State::default();
+        for e in keys {
+            let (a, b) = e.key();
+            let key = owned(e.kind(), a, b);
+            if let Some(v) = m.entities.get(&key) {
+                codec::decode_into(&mut state, e.kind(), a, b, v)?;
+            }
+            if let Some(&v) = m.versions.get(&key) {
+                state.versions.insert(e.clone(), v);
+            }
+        }
+        Ok(state)
+    }
+
+    async fn write(&self, writes: &[Write]) -> Result<(), WriteError> {
+        let mut m = self.memory().map_err(|error| WriteError {
+            committed: 0,
+            error,
+        })?;
+        for (done, w) in writes.iter().enumerate() {
+            if let Some(why) = m.apply(w) {
+                return Err(WriteError {
+                    committed: done,
+                    error: Error::Conflict(why),
+                });
             }
         }
         Ok(())

@@ -15,7 +15,7 @@ pub mod outcome;
 #[cfg(feature = "aws")]
 pub use dynamodb::{DynamoStore, entity_key};
 pub use embedded::EmbeddedStore;
-pub use memory::MemoryStore;
+pub use memory::{MemoryBatchStore, MemoryStore};
 
 use crate::Result;
 use crate::state::{EntityRef, State};
