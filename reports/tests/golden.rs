@@ -521,3 +521,71 @@ fn the_bytes_a_report_reads_are_measured_within_its_partitions() {
     // needs), never more than the day's files hold.
     assert!(read > 0 && read <= day, "read {read} of {day} bytes");
 }
+
+/// Every report's CSV and JSON on the fixture, as insta snapshots
+/// (`reports/tests/snapshots/`). The figures of occupancy, muster, denied and
+/// the others are worked out by hand in the tests above; the snapshots pin
+/// the whole files other tools read (column order, quoting, time format,
+/// JSON shape). A changed output fails here until the snapshot is reviewed
+/// (`cargo insta review`, or `INSTA_UPDATE=always` and a diff).
+#[test]
+fn every_report_matches_its_snapshot() {
+    let l = lake();
+    let day = range(DAY.0, DAY.1);
+    let with = |f: &dyn Fn(&mut ReportArgs)| {
+        let mut a = range(DAY.0, DAY.1);
+        f(&mut a);
+        a
+    };
+    let cases: Vec<(&str, ReportArgs)> = vec![
+        ("occupancy", day.clone()),
+        (
+            "muster",
+            ReportArgs {
+                at: t("2026-03-02T10:20:00Z"),
+                ..ReportArgs::default()
+            },
+        ),
+        ("denied", day.clone()),
+        ("inactive_card_use", day.clone()),
+        ("after_hours", day.clone()),
+        ("anti_passback", day.clone()),
+        ("person_trail", with(&|a| a.employee_id = Some("e1".into()))),
+        ("door_trail", with(&|a| a.door_id = Some("d1".into()))),
+        ("admin_changes", range("2026-03-01T00:00:00Z", DAY.1)),
+        ("access_review", ReportArgs::default()),
+        (
+            "dormant_cards",
+            ReportArgs {
+                at: t("2026-03-05T00:00:00Z"),
+                days: Some(2),
+                ..ReportArgs::default()
+            },
+        ),
+    ];
+    assert_eq!(
+        cases.len(),
+        accesslake_reports::REPORTS.len(),
+        "a snapshot for every report"
+    );
+    let rendered = rt().block_on(async {
+        let engine = DataFusionEngine::local(&l.path).await.unwrap();
+        let mut out = Vec::new();
+        for (name, args) in &cases {
+            let r = run_report(&engine, report(name).unwrap(), args)
+                .await
+                .unwrap();
+            // CSV lines end in CRLF (RFC 4180, checked by the CLI tests); LF here.
+            out.push((
+                *name,
+                render::csv(&r).replace("\r\n", "\n"),
+                render::json(&r),
+            ));
+        }
+        out
+    });
+    for (name, csv, json) in rendered {
+        insta::assert_snapshot!(format!("{name}_csv"), csv);
+        insta::assert_snapshot!(format!("{name}_json"), json);
+    }
+}
