@@ -2,19 +2,23 @@
 -- > 0), with name and department as they are now and the time of their last
 -- granted entry into that zone at or before `at`.
 -- Audience: facility managers, safety officers.
+-- Copies of a decision left in the lake are the same row again: grouping
+-- by event_id folds them into one (a hash aggregate, where a window would
+-- sort every decision since the first).
 WITH d AS (
-  SELECT event_id, occurred_at, zone_id, employee_id, reason, presence_change,
-         row_number() OVER (PARTITION BY event_id ORDER BY processed_at) AS copy
+  SELECT event_id, min(occurred_at) AS occurred_at, min(zone_id) AS zone_id,
+         min(employee_id) AS employee_id, min(reason) AS reason,
+         min(presence_change) AS presence_change
   FROM decisions
   WHERE dt <= $at_dt
     AND occurred_at <= $at
     AND presence_change <> 0
+  GROUP BY event_id
 ),
 inside AS (
   SELECT zone_id, employee_id, sum(presence_change) AS presence,
          max(CASE WHEN reason = 'ok' THEN occurred_at END) AS entered_at
   FROM d
-  WHERE copy = 1
   GROUP BY zone_id, employee_id
 ),
 people AS (

@@ -4,14 +4,18 @@
 -- `from`; the report fills empty buckets by carrying the level forward.
 -- Decisions at one instant count together (one level change per instant).
 -- Audience: facility managers.
+-- Copies of a decision left in the lake are the same row again: grouping
+-- by event_id folds them into one (a hash aggregate, where a window would
+-- sort every decision since the first).
 WITH d AS (
-  SELECT event_id, occurred_at, zone_id, reason, presence_change,
-         row_number() OVER (PARTITION BY event_id ORDER BY processed_at) AS copy
+  SELECT event_id, min(occurred_at) AS occurred_at, min(zone_id) AS zone_id,
+         min(reason) AS reason, min(presence_change) AS presence_change
   FROM decisions
   WHERE dt <= $to_dt
     AND occurred_at < $to
     AND zone_id IS NOT NULL
     AND presence_change <> 0
+  GROUP BY event_id
 ),
 instants AS (
   SELECT zone_id, occurred_at,
@@ -19,7 +23,6 @@ instants AS (
          sum(CASE WHEN reason = 'ok' THEN 1 ELSE 0 END) AS entries,
          sum(CASE WHEN reason = 'egress' THEN 1 ELSE 0 END) AS exits
   FROM d
-  WHERE copy = 1
   GROUP BY zone_id, occurred_at
 ),
 levels AS (
