@@ -10,22 +10,6 @@ use accesslake_ingest::batch::BatchStore;
 use accesslake_ingest::store::DynamoStore;
 use runtime_api::{endpoint, fixture, invoke, start};
 
-/// Every object key under `lake/` in the bucket.
-async fn lake_keys(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
-    let listed = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix("lake/")
-        .send()
-        .await
-        .unwrap();
-    listed
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_string))
-        .collect()
-}
-
 fn lambda(bin: &str, api: &str, table: &str, lake: &str) -> Child {
     let env = [
         ("ACCESSLAKE_TABLE", table),
@@ -91,7 +75,7 @@ async fn the_binaries_answer_the_runtime_api() {
         .map(|d| d.as_ref().map_or("missing", |d| d.row.reason.as_str()))
         .collect();
     assert_eq!(reasons, ["ok", "egress"]);
-    let keys = lake_keys(&s3, &bucket).await;
+    let keys = runtime_api::keys(&s3, &bucket, "lake/").await;
     let shard_file = format!(
         "kinesis-shardId-000000000003-{:0>60}.parquet",
         "49568167373333333333333333333333333333333333333333333333"
@@ -126,7 +110,7 @@ async fn the_binaries_answer_the_runtime_api() {
         nightly.response
     );
     assert_eq!(nightly.response["snapshot"]["grants"], 1);
-    let keys = lake_keys(&s3, &bucket).await;
+    let keys = runtime_api::keys(&s3, &bucket, "lake/").await;
     for prefix in [
         "lake/decisions/dt=2026-03-02/",
         "lake/admin_events/dt=2026-03-01/",

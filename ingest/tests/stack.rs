@@ -22,7 +22,7 @@ use accesslake_ingest::batch::BatchStore;
 use accesslake_ingest::store::DynamoStore;
 use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
 use base64::Engine;
-use runtime_api::{endpoint, fixture, invoke, start};
+use runtime_api::{endpoint, fixture, invoke, keys, start};
 use serde_json::{Value, json};
 
 const TEMPLATE: &str = include_str!("../../infra/accesslake.yaml");
@@ -204,16 +204,6 @@ fn admin_event(id: &str, kind: &str, data: Value) -> String {
     json!({"event_id": id, "type": kind, "occurred_at": "2026-03-01T09:00:00Z",
            "actor": "hr-system", "data": data})
     .to_string()
-}
-
-/// Every object key in `bucket`.
-async fn keys(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
-    let listed = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
-    listed
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_string))
-        .collect()
 }
 
 /// Runs the built function `bin` on `event` with its deployed environment.
@@ -411,7 +401,7 @@ async fn the_template_deploys_and_the_binaries_run_on_what_it_created() {
         .map(|d| d.as_ref().map_or("missing", |d| d.row.reason.as_str()))
         .collect();
     assert_eq!(reasons, ["ok", "egress"]);
-    let lake = keys(&s3, &lake_bucket).await;
+    let lake = keys(&s3, &lake_bucket, "").await;
     assert!(
         lake.iter()
             .any(|k| k.starts_with("decisions/dt=2026-03-02/kinesis-")),
@@ -435,7 +425,7 @@ async fn the_template_deploys_and_the_binaries_run_on_what_it_created() {
         "{:?}",
         nightly.response
     );
-    let lake = keys(&s3, &lake_bucket).await;
+    let lake = keys(&s3, &lake_bucket, "").await;
     assert!(
         lake.iter()
             .any(|k| k.starts_with("decisions/dt=2026-03-02/compact-")),

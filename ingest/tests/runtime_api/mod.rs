@@ -1,5 +1,5 @@
 //! A local Lambda Runtime API for the built bootstrap binaries: serves one
-//! event, returns the function's answer.
+//! event, returns the function's answer; and a look at what they wrote.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -181,4 +181,20 @@ pub fn start(bin: &str, api: &str, env: &[(String, String)]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the Lambda binary starts")
+}
+
+/// Every object key under `prefix` in `bucket`.
+pub async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<String> {
+    let listed = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .unwrap();
+    listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect()
 }
