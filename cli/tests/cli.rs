@@ -687,14 +687,15 @@ fn catalog_and_athena_commands() {
             .output()
             .unwrap()
     };
-    let out = on_moto(&[
+    let sync = [
         "catalog",
         "sync",
         "--database",
         &db,
         "--lake",
         "s3://acme-lake/prod",
-    ]);
+    ];
+    let out = on_moto(&sync);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(
@@ -702,14 +703,7 @@ fn catalog_and_athena_commands() {
         "{stdout}"
     );
     assert_eq!(stdout.matches(" created").count(), 9, "{stdout}");
-    let out = on_moto(&[
-        "catalog",
-        "sync",
-        "--database",
-        &db,
-        "--lake",
-        "s3://acme-lake/prod",
-    ]);
+    let out = on_moto(&sync);
     assert!(
         text(&out.stdout).contains("nothing changed"),
         "{}",
