@@ -90,7 +90,18 @@ impl LocalPipeline {
         let mut store = EmbeddedStore::open(state_path)?;
         let pending = store.pending_files()?;
         for key in &pending {
-            lake.delete(&ObjectPath::from(key.as_str())).await?;
+            let path = ObjectPath::from(key.as_str());
+            lake.delete(&path).await?;
+            // A put killed mid-write leaves its temporary file beside the key.
+            let parts: Vec<_> = path.parts().collect();
+            if let Some((name, dir)) = parts.split_last() {
+                let dir = ObjectPath::from_iter(dir.iter().cloned());
+                let stale = lake.remove_interrupted_puts(&dir, |n| n == name.as_ref())?;
+                debug!(
+                    files = stale,
+                    "removed temporary files of an interrupted put"
+                );
+            }
         }
         if !pending.is_empty() {
             info!(

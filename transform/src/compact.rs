@@ -414,6 +414,14 @@ pub async fn execute(lake: &Lake, plan: &Plan) -> Result<Metrics> {
         ..Metrics::default()
     };
     for p in &plan.partitions {
+        // This run is the partition's one compactor: temporary files of its
+        // own objects (manifest, outputs) are what a killed run left.
+        let stale = lake.remove_interrupted_puts(&p.key.prefix()?, |name| {
+            name == MANIFEST || output_run_id(name).is_some()
+        })?;
+        if stale > 0 {
+            tracing::info!(partition = %p.key.prefix()?, files = stale, "removed temporary files of an interrupted run");
+        }
         match &p.action {
             Action::Finish(manifest) => {
                 finish(lake, p.key, manifest, &mut m).await?;

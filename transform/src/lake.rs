@@ -28,6 +28,9 @@ pub struct LakeFile {
 pub struct Lake {
     store: Arc<dyn ObjectStore>,
     location: String,
+    /// The folder of a local lake, where an interrupted put leaves its
+    /// temporary file.
+    local_root: Option<std::path::PathBuf>,
 }
 
 impl Lake {
@@ -39,6 +42,7 @@ impl Lake {
         Ok(Lake {
             store: Arc::new(store),
             location: dir.display().to_string(),
+            local_root: Some(dir.to_path_buf()),
         })
     }
 
@@ -47,6 +51,7 @@ impl Lake {
         Lake {
             store: Arc::new(InMemory::new()),
             location: "memory://".into(),
+            local_root: None,
         }
     }
 
@@ -55,6 +60,7 @@ impl Lake {
         Lake {
             store,
             location: location.into(),
+            local_root: None,
         }
     }
 
@@ -117,6 +123,46 @@ impl Lake {
         }
     }
 
+    /// Removes the temporary files that local puts killed mid-write left in
+    /// the folder `dir` (`NAME#N` beside the object `NAME`), for the objects
+    /// whose names `owned` accepts. Listings and readers skip such files, so
+    /// they only take space. Call it only as the one writer of those objects:
+    /// a put of theirs in flight would lose its temporary file. Object stores
+    /// without temporary files (S3, memory) have nothing to remove.
+    pub fn remove_interrupted_puts(&self, dir: &Path, owned: impl Fn(&str) -> bool) -> Result<u64> {
+        let Some(root) = &self.local_root else {
+            return Ok(0);
+        };
+        let folder = dir
+            .parts()
+            .fold(root.clone(), |p, part| p.join(part.as_ref()));
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(Error::Location(folder.display().to_string(), e.to_string())),
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some((object, n)) = name.to_str().and_then(|n| n.rsplit_once('#')) else {
+                continue;
+            };
+            if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && owned(object) {
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(Error::Location(
+                            entry.path().display().to_string(),
+                            e.to_string(),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     /// Every data file of a table, sorted by key.
     pub async fn list(&self, table: Table) -> Result<Vec<Path>> {
         let prefix = Path::from(table.name());
@@ -134,5 +180,48 @@ impl Lake {
     /// Reads a whole object.
     pub async fn get(&self, path: &Path) -> Result<Bytes> {
         Ok(self.store.get(path).await?.bytes().await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_temporary_files_of_owned_objects_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::local(dir.path()).unwrap();
+        let part = dir.path().join("decisions").join("dt=2026-03-02");
+        std::fs::create_dir_all(&part).unwrap();
+        let names = [
+            "a.parquet",    // the object itself
+            "a.parquet#3",  // its interrupted put
+            "a.parquet#12", // another one
+            "a.parquet#x",  // not a temporary file name
+            "a.parquet#",   // nor this
+            "b.parquet#1",  // another writer's put
+        ];
+        for n in names {
+            std::fs::write(part.join(n), b"x").unwrap();
+        }
+        let removed = lake
+            .remove_interrupted_puts(&Path::from("decisions/dt=2026-03-02"), |n| n == "a.parquet")
+            .unwrap();
+        assert_eq!(removed, 2);
+        let mut left: Vec<String> = std::fs::read_dir(&part)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            ["a.parquet", "a.parquet#", "a.parquet#x", "b.parquet#1"]
+        );
+        // A folder that does not exist has nothing to remove; stores other
+        // than a local folder have no temporary files.
+        let missing = Path::from("decisions/dt=2026-03-03");
+        assert_eq!(lake.remove_interrupted_puts(&missing, |_| true).unwrap(), 0);
+        let mem = Lake::in_memory();
+        assert_eq!(mem.remove_interrupted_puts(&missing, |_| true).unwrap(), 0);
     }
 }
