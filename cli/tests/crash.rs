@@ -155,7 +155,7 @@ fn stray_files(dir: &Path, out: &mut Vec<PathBuf>) {
             if p.file_name().is_some_and(|n| n != "_state") {
                 stray_files(&p, out);
             }
-        } else if !p.extension().is_some_and(|x| x == "parquet") {
+        } else if p.extension().is_none_or(|x| x != "parquet") {
             out.push(p);
         }
     }
