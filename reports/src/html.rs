@@ -24,10 +24,11 @@ const PALETTE: &[&str] = &[
     "#c4a000", "#3d3d3d", "#b5179e", "#4cc9f0", "#6a994e",
 ];
 
-/// Escapes text for HTML content and attribute values.
+/// Escapes text for HTML content and attribute values; control characters
+/// are shown as their pictures ([`crate::render::visible`]).
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    for c in crate::render::visible(s).chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),

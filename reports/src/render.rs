@@ -78,9 +78,34 @@ pub fn json(r: &Report) -> String {
     )
 }
 
+/// Text as a reader should see it on a page or a terminal: control
+/// characters (NUL, ESC, line breaks, DEL) become their visible Control
+/// Pictures (`␀`, `␛`, `␊`, `␡`) and bidirectional overrides are spelled out
+/// (`<U+202E>`), so a value can neither drive the terminal, break a row, nor
+/// reorder what is around it. CSV and JSON keep the exact value.
+pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
+    let hidden = |c: char| {
+        c.is_ascii_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(hidden) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\u{0}'..='\u{1f}' => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}')),
+            '\u{7f}' => out.push('\u{2421}'),
+            c if hidden(c) => out.push_str(&format!("<U+{:04X}>", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.into()
+}
+
 /// Aligned columns for a terminal; values longer than `width` characters are cut.
 pub fn table(columns: &[&str], rows: &[Vec<Cell>], width: usize) -> String {
     let cut = |s: String| {
+        let s = visible(&s).into_owned();
         if s.chars().count() > width {
             let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
             t.push('…');
@@ -118,4 +143,27 @@ pub fn table(columns: &[&str], rows: &[Vec<Cell>], width: usize) -> String {
     }
     out.push_str(&format!("({} rows)\n", rows.len()));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_and_bidi_characters_are_made_visible() {
+        assert_eq!(visible("e1"), "e1");
+        assert_eq!(
+            visible("d\u{0}x\u{1b}[2J\r\n\u{7f}"),
+            "d\u{2400}x\u{241b}[2J\u{240d}\u{240a}\u{2421}"
+        );
+        assert_eq!(visible("a\u{202e}cba"), "a<U+202E>cba");
+        assert_eq!(visible("\u{435}1 é ✓"), "\u{435}1 é ✓");
+        let t = table(
+            &["id"],
+            &[vec![Cell::Text("\u{1b}[31mred\nrow".into())]],
+            40,
+        );
+        assert_eq!(t.lines().count(), 4, "{t}");
+        assert!(!t.contains('\u{1b}'), "{t}");
+    }
 }
