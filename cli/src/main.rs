@@ -268,10 +268,11 @@ fn parse_time(s: &str) -> Result<Micros, String> {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ACCESSLAKE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            accesslake_model::logging::log_directives(
+                &std::env::var("ACCESSLAKE_LOG").unwrap_or_default(),
+            ),
+        ))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();

@@ -14,7 +14,8 @@ fn lambda(bin: &str, api: &str, table: &str, lake: &str) -> Child {
     let env = [
         ("ACCESSLAKE_TABLE", table),
         ("ACCESSLAKE_LAKE", lake),
-        ("ACCESSLAKE_LOG", "debug"),
+        // The most verbose level: the logs are checked for personal data.
+        ("ACCESSLAKE_LOG", "trace"),
     ];
     start(bin, api, &env.map(|(k, v)| (k.to_string(), v.to_string())))
 }
@@ -45,6 +46,16 @@ async fn the_binaries_answer_the_runtime_api() {
         .await
         .unwrap();
     let lake = format!("s3://{bucket}/lake");
+
+    // What the logs are checked for: the events' card ids and names.
+    for (f, want) in [
+        ("kinesis-event.json", "0042:18231"),
+        ("sqs-sns-event.json", "Ada Lovelace"),
+    ] {
+        let mut found = Vec::new();
+        runtime_api::personal_data(&serde_json::from_slice(&fixture(f)).unwrap(), &mut found);
+        assert!(found.iter().any(|s| s == want), "{f}: {found:?}");
+    }
 
     // The admin function: SNS envelopes, a raw message, a poison message.
     let admin = invoke(

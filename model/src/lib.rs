@@ -12,6 +12,7 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod event;
+pub mod logging;
 pub mod reason;
 pub mod record;
 pub mod schema;

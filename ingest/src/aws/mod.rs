@@ -162,11 +162,13 @@ pub fn store(config: &LambdaConfig, sdk: &aws_config::SdkConfig) -> DynamoStore 
     DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), config.table.clone())
 }
 
-/// Logs as JSON lines without ANSI colours (CloudWatch), level from
-/// `ACCESSLAKE_LOG` (default `info`).
+/// Logs as text lines without ANSI colours (CloudWatch), level from
+/// `ACCESSLAKE_LOG` (default `info`; other crates never above `info` unless
+/// named, see [`accesslake_model::logging::log_directives`]).
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ACCESSLAKE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let setting = std::env::var("ACCESSLAKE_LOG").unwrap_or_else(|_| "info".into());
+    let filter =
+        tracing_subscriber::EnvFilter::new(accesslake_model::logging::log_directives(&setting));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
