@@ -254,16 +254,9 @@ fn parse_param(s: &str) -> Result<(String, Value), String> {
     Ok((name.to_string(), v))
 }
 
-/// RFC 3339, or a bare date meaning midnight UTC.
+/// A `--from/--to/--at` value ([`accesslake_model::time::parse_time_arg`]).
 fn parse_time(s: &str) -> Result<Micros, String> {
-    let full;
-    let text = if s.len() == 10 {
-        full = format!("{s}T00:00:00Z");
-        &full
-    } else {
-        s
-    };
-    parse_rfc3339(text).map_err(|e| format!("{e} (use e.g. 2026-03-02 or 2026-03-02T08:00:00Z)"))
+    accesslake_model::time::parse_time_arg(s)
 }
 
 fn main() -> ExitCode {

@@ -5,6 +5,7 @@
 //! - [`StateStore`]: where state lives — [`EmbeddedStore`] (redb) and [`MemoryStore`].
 //! - [`batch`]: one Lambda batch against a [`BatchStore`] that loads only what it needs.
 //! - [`Processor`]: a chunk of events in order, deduplicated by event_id.
+//! - [`envelope`]: unwrapping admin messages (SNS, raw, S3 notifications).
 //! - [`reader`]: bounded JSONL reading and the streaming merge of files.
 //! - [`local`]: the local pipeline behind `accesslake ingest`.
 //! - [`sink`]: where a Lambda batch's rows land ([`sink::DecisionSink`]).
@@ -17,6 +18,7 @@ pub mod apply;
 pub mod aws;
 pub mod batch;
 pub mod decide;
+pub mod envelope;
 mod error;
 pub mod local;
 pub mod processor;

@@ -373,7 +373,13 @@ pub fn parse_line(line: &[u8]) -> Result<Option<Event>, RecordError> {
     }
     let text = std::str::from_utf8(line)
         .map_err(|e| RecordError(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-    if text.trim().is_empty() {
+    // Blank means JSON whitespace only: a line of other whitespace (vertical
+    // tab, no-break space, U+2028) is not a record and not nothing either,
+    // so it is rejected and shows, rather than skipped in silence.
+    if text
+        .bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    {
         return Ok(None);
     }
     parse_json(text).map(Some)

@@ -35,6 +35,19 @@ fn expect(b: &[u8], at: usize, want: &[u8]) -> Result<(), TimestampError> {
     }
 }
 
+/// A time given by a user (report parameters): RFC 3339, or a bare date
+/// `YYYY-MM-DD` meaning midnight UTC. The error says what to write instead.
+pub fn parse_time_arg(s: &str) -> Result<Micros, String> {
+    let full;
+    let text = if s.len() == 10 {
+        full = format!("{s}T00:00:00Z");
+        &full
+    } else {
+        s
+    };
+    parse_rfc3339(text).map_err(|e| format!("{e} (use e.g. 2026-03-02 or 2026-03-02T08:00:00Z)"))
+}
+
 /// Parses a strict RFC 3339 timestamp into UTC microseconds.
 pub fn parse_rfc3339(s: &str) -> Result<Micros, TimestampError> {
     let b = s.as_bytes();

@@ -383,6 +383,22 @@ fn wrong_admin_values_are_rejected() {
     assert!(reject(&no_data).contains("`data`: missing"));
 }
 
+/// Found by fuzzing (entry_event, `[9, 11]`): a line of whitespace that is
+/// not JSON whitespace was skipped as blank; it is rejected now, so it shows.
+#[test]
+fn only_json_whitespace_is_blank() {
+    for blank in ["", " ", "\t \r", "\n"] {
+        assert!(
+            matches!(parse_line(blank.as_bytes()), Ok(None)),
+            "{blank:?}"
+        );
+    }
+    for odd in ["\t\u{b}", "\u{c}", "\u{a0}", "\u{2028}", "\u{85}\u{3000}"] {
+        let err = parse_line(odd.as_bytes()).unwrap_err();
+        assert!(err.0.contains("JSON object"), "{odd:?}: {err:?}");
+    }
+}
+
 #[test]
 fn hostile_bytes_never_panic() {
     let nasty: Vec<Vec<u8>> = vec![
