@@ -94,17 +94,34 @@ pub use accesslake_model::aws::sdk_config;
 /// and credentials from the environment, `AWS_ENDPOINT_URL` honoured (plain
 /// HTTP allowed only when that endpoint is `http://`, as a local emulator is).
 pub fn s3_store(bucket: &str) -> Result<Arc<dyn ObjectStore>> {
-    let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
-    if let Ok(endpoint) =
-        std::env::var("AWS_ENDPOINT_URL_S3").or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
-    {
-        b = b
-            .with_allow_http(endpoint.starts_with("http://"))
-            .with_endpoint(endpoint);
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
+        .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+        .ok();
+    Ok(Arc::new(
+        s3_builder(bucket, endpoint.as_deref())
+            .build()
+            .map_err(|e| Error::Config(format!("S3 bucket {bucket}: {e}")))?,
+    ))
+}
+
+/// The settings of [`s3_store`] with an explicit endpoint. Retries are
+/// object_store's (docs/reliability.md): 5xx, throttling, timeouts and
+/// connection errors, up to 10 times with backoff from 100 ms, within 3
+/// minutes; every lake write is a PUT of a whole object under a
+/// deterministic key, so a retried or repeated PUT is harmless. Timeouts
+/// are 2 s to connect and 30 s per request.
+pub fn s3_builder(bucket: &str, endpoint: Option<&str>) -> AmazonS3Builder {
+    let options = object_store::ClientOptions::new()
+        .with_connect_timeout(std::time::Duration::from_secs(2))
+        .with_timeout(std::time::Duration::from_secs(30))
+        .with_allow_http(endpoint.is_some_and(|e| e.starts_with("http://")));
+    let mut b = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_client_options(options);
+    if let Some(endpoint) = endpoint {
+        b = b.with_endpoint(endpoint);
     }
-    Ok(Arc::new(b.build().map_err(|e| {
-        Error::Config(format!("S3 bucket {bucket}: {e}"))
-    })?))
+    b
 }
 
 /// The lake at `s3://bucket[/prefix]`.

@@ -3,6 +3,8 @@
 //! through the standard configuration chain.
 #![allow(dead_code)]
 
+pub mod account;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The endpoint, or a clear failure: these tests never pass by skipping.
@@ -84,4 +86,81 @@ pub fn moto_api(path: &str, body: &serde_json::Value) {
     s.read_to_string(&mut answer).unwrap();
     let status = answer.split_whitespace().nth(1).unwrap_or_default();
     assert!(status.starts_with('2'), "moto {path}: {answer}");
+}
+
+/// Service settings without the environment's (AWS_ENDPOINT_URL_* would
+/// win over an endpoint set in code).
+#[derive(Debug)]
+pub struct NoEnvironment;
+
+impl aws_types::service_config::LoadServiceConfig for NoEnvironment {
+    fn load_config(&self, _: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
+        None
+    }
+}
+
+/// `scripts/fault_proxy.py` in front of the emulator, stopped on drop.
+pub struct FaultProxy {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl FaultProxy {
+    /// Starts the proxy with faults off; `seed` fixes which calls fail.
+    pub fn start(seed: u64) -> FaultProxy {
+        use std::io::BufRead;
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/fault_proxy.py");
+        let mut child = std::process::Command::new("python3")
+            .args([script, &endpoint(), "0", &seed.to_string(), "0.8"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs the fault proxy");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("fault proxy said {line:?}"));
+        FaultProxy { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The fraction of calls that fail from now on.
+    pub fn set_rate(&self, rate: f64) {
+        self.call("POST", &format!("{{\"rate\": {rate}}}"));
+    }
+
+    /// Requests and faults per service: `{"dynamodb": {"requests": n, "throttle": n, …}}`.
+    pub fn counts(&self) -> serde_json::Value {
+        serde_json::from_str(&self.call("GET", "")).unwrap()
+    }
+
+    fn call(&self, method: &str, body: &str) -> String {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "{method} /__faults HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out.split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
