@@ -188,26 +188,9 @@ async fn aws_lake_matches(
                 }
             }
         } else {
-            let mut event = acct.scans(&lines).await;
-            loop {
-                let h = kinesis::handle(&acct.store, &sink, &event, now).await;
-                let Some(first) = h
-                    .response
-                    .batch_item_failures
-                    .first()
-                    .and_then(|f| f.item_identifier.clone())
-                else {
-                    break;
-                };
-                retries.kinesis += 1;
-                assert!(retries.kinesis < 500, "{:?}", h.output.error);
-                let from = event
-                    .records
-                    .iter()
-                    .position(|r| r.kinesis.sequence_number == first)
-                    .expect("the failed record is in the batch");
-                event.records.drain(..from);
-            }
+            let event = acct.scans(&lines).await;
+            retries.kinesis +=
+                aws_env::account::handle_until_done(&acct.store, &sink, event, now).await;
         }
     }
     for table in [Table::Decisions, Table::AdminEvents] {

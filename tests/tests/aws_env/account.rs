@@ -269,10 +269,10 @@ impl Account {
             let mut records = Vec::new();
             for m in messages {
                 let body = m.body().unwrap_or_default();
-                if let Ok(env) = serde_json::from_str::<serde_json::Value>(body) {
-                    if let Some(text) = env["Message"].as_str() {
-                        missing.remove(text);
-                    }
+                if let Ok(env) = serde_json::from_str::<serde_json::Value>(body)
+                    && let Some(text) = env["Message"].as_str()
+                {
+                    missing.remove(text);
                 }
                 records.push(json!({
                     "messageId": m.message_id(),
@@ -302,6 +302,37 @@ impl Account {
 
     pub fn sink(&self) -> LakeSink {
         LakeSink::new(self.lake.clone())
+    }
+}
+
+/// Hands a Kinesis event to the entry handler, and again from the first
+/// failed record while it reports one, as the event source mapping does.
+/// Returns how many redeliveries it took.
+pub async fn handle_until_done(
+    store: &DynamoStore,
+    sink: &LakeSink,
+    mut event: KinesisEvent,
+    now: i64,
+) -> u32 {
+    let mut redeliveries = 0;
+    loop {
+        let h = accesslake_ingest::aws::kinesis::handle(store, sink, &event, now).await;
+        let Some(first) = h
+            .response
+            .batch_item_failures
+            .first()
+            .and_then(|f| f.item_identifier.clone())
+        else {
+            return redeliveries;
+        };
+        redeliveries += 1;
+        assert!(redeliveries < 500, "{:?}", h.output.error);
+        let from = event
+            .records
+            .iter()
+            .position(|r| r.kinesis.sequence_number == first)
+            .expect("the failed record is in the batch");
+        event.records.drain(..from);
     }
 }
 
