@@ -97,15 +97,21 @@ fn lake_text_with(lake: &Path, distinct: &str) -> String {
     let mut out = String::new();
     for (table, run_time) in tables {
         let q = format!("SELECT {distinct}* EXCEPT ({run_time}) FROM {table}");
-        let o = run(&["sql", "--lake", lake_s, "--format", "csv", &q]);
-        let text = String::from_utf8(o.stdout).unwrap();
-        let mut lines: Vec<&str> = text.lines().collect();
-        lines.sort_unstable();
-        out.push_str(&format!("-- {table}: {} rows\n", lines.len() - 1));
-        for l in lines {
-            out.push_str(l);
-            out.push('\n');
-        }
+        out.push_str(&sorted_rows(lake_s, table, &q));
+    }
+    out
+}
+
+/// A query's CSV rows, sorted, under a line naming the table and the count.
+fn sorted_rows(lake: &str, table: &str, query: &str) -> String {
+    let o = run(&["sql", "--lake", lake, "--format", "csv", query]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort_unstable();
+    let mut out = format!("-- {table}: {} rows\n", lines.len() - 1);
+    for l in lines {
+        out.push_str(l);
+        out.push('\n');
     }
     out
 }
@@ -117,15 +123,7 @@ fn state_text(lake: &Path) -> String {
     let mut out = String::new();
     for t in ["employees", "cards", "zones", "doors", "grants"] {
         let q = format!("SELECT * EXCEPT (snapshot_at, dt) FROM {t}");
-        let o = run(&["sql", "--lake", lake_s, "--format", "csv", &q]);
-        let text = String::from_utf8(o.stdout).unwrap();
-        let mut lines: Vec<&str> = text.lines().collect();
-        lines.sort_unstable();
-        out.push_str(&format!("-- {t}: {} rows\n", lines.len() - 1));
-        for l in lines {
-            out.push_str(l);
-            out.push('\n');
-        }
+        out.push_str(&sorted_rows(lake_s, t, &q));
     }
     out
 }

@@ -24,6 +24,24 @@ fn queue_name(arn: &str) -> &str {
     arn.rsplit(':').next().unwrap()
 }
 
+/// The admin handler on one SQS event of the account's queue.
+async fn admin_handle(
+    acct: &Account,
+    sink: &accesslake_ingest::sink::LakeSink,
+    event: &aws_lambda_events::event::sqs::SqsEvent,
+    now: i64,
+) -> sqs::Handled {
+    sqs::handle(
+        &acct.store,
+        sink,
+        &opener(),
+        queue_name(&acct.queue_arn),
+        event,
+        now,
+    )
+    .await
+}
+
 fn opener() -> impl Fn(&str) -> accesslake_ingest::Result<Arc<dyn object_store::ObjectStore>> {
     |bucket: &str| s3_store(bucket)
 }
@@ -161,15 +179,7 @@ async fn aws_lake_matches(
         if is_admin {
             for mut event in acct.admin(&lines).await {
                 loop {
-                    let h = sqs::handle(
-                        &acct.store,
-                        &sink,
-                        &opener(),
-                        queue_name(&acct.queue_arn),
-                        &event,
-                        now,
-                    )
-                    .await;
+                    let h = admin_handle(&acct, &sink, &event, now).await;
                     assert!(h.output.rejected.is_empty());
                     let failed: Vec<String> = h
                         .response
@@ -299,15 +309,7 @@ async fn retry_from_k_and_poison_records() {
     .map(|s| s.as_bytes().to_vec())
     .collect();
     for event in acct.admin(&setup).await {
-        let h = sqs::handle(
-            &acct.store,
-            &sink,
-            &opener(),
-            queue_name(&acct.queue_arn),
-            &event,
-            now,
-        )
-        .await;
+        let h = admin_handle(&acct, &sink, &event, now).await;
         assert!(h.response.batch_item_failures.is_empty());
     }
     let admin_rows = common::store_batches(&acct.lake, Table::AdminEvents).await;
