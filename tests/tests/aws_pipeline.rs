@@ -114,8 +114,8 @@ fn same_lake_under_injected_faults() {
             // AWS_ENDPOINT_URL (the emulator) would win over the proxy.
             .service_config(aws_env::NoEnvironment)
             .timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
-                    .connect_timeout(std::time::Duration::from_secs(2))
+                accesslake_model::aws::timeout_config()
+                    .to_builder()
                     .operation_attempt_timeout(std::time::Duration::from_millis(500))
                     .build(),
             )

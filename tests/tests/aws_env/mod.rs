@@ -68,24 +68,30 @@ pub async fn bucket(sdk: &aws_config::SdkConfig) -> String {
 /// POSTs `body` (JSON) to the emulator's own API (`/moto-api/…`): preset
 /// Athena results, state transitions. Panics unless moto answers 2xx.
 pub fn moto_api(path: &str, body: &serde_json::Value) {
-    use std::io::{Read, Write};
     let endpoint = endpoint();
     let host = endpoint
         .strip_prefix("http://")
         .expect("the emulator endpoint is http://host:port")
         .trim_end_matches('/');
-    let body = body.to_string();
+    let answer = http(host, "POST", path, &body.to_string());
+    let status = answer.split_whitespace().nth(1).unwrap_or_default();
+    assert!(status.starts_with('2'), "moto {path}: {answer}");
+}
+
+/// One HTTP/1.1 request with a JSON body on its own connection; the whole
+/// answer, status line and headers included.
+fn http(host: &str, method: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(host).unwrap();
     write!(
         s,
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
     let mut answer = String::new();
     s.read_to_string(&mut answer).unwrap();
-    let status = answer.split_whitespace().nth(1).unwrap_or_default();
-    assert!(status.starts_with('2'), "moto {path}: {answer}");
+    answer
 }
 
 /// Service settings without the environment's (AWS_ENDPOINT_URL_* would
@@ -142,17 +148,9 @@ impl FaultProxy {
     }
 
     fn call(&self, method: &str, body: &str) -> String {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        write!(
-            s,
-            "{method} /__faults HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        out.split_once("\r\n\r\n")
+        let host = format!("127.0.0.1:{}", self.port);
+        http(&host, method, "/__faults", body)
+            .split_once("\r\n\r\n")
             .map(|(_, b)| b.to_string())
             .unwrap_or_default()
     }
