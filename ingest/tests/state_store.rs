@@ -214,3 +214,51 @@ fn embedded_store_conforms_and_survives_reopening() {
     s.clear_pending().unwrap();
     assert!(s.pending_files().unwrap().is_empty());
 }
+
+#[test]
+fn embedded_store_moves_string_ids_of_an_older_store_into_the_keyed_index() {
+    use redb::{ReadableDatabase, TableDefinition, TableHandle};
+    let legacy_entry: TableDefinition<&str, ()> = TableDefinition::new("entry_event_ids");
+    let legacy_admin: TableDefinition<&str, ()> = TableDefinition::new("admin_event_ids");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.redb");
+    // A store as an older accesslake left it: event ids as strings.
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut t = txn.open_table(legacy_entry).unwrap();
+            for id in ["s1", "s2", "s\u{0}/.."] {
+                t.insert(id, ()).unwrap();
+            }
+            txn.open_table(legacy_admin)
+                .unwrap()
+                .insert("a1", ())
+                .unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    for _ in 0..2 {
+        let s = EmbeddedStore::open(&path).unwrap();
+        assert_eq!(
+            s.known_entry_ids(&["s1", "s2", "s\u{0}/..", "s3", "a1"])
+                .unwrap(),
+            [true, true, true, false, false]
+        );
+        assert_eq!(s.known_admin_ids(&["a1", "s1"]).unwrap(), [true, false]);
+    }
+    let db = redb::Database::open(&path).unwrap();
+    let names: Vec<String> = db
+        .begin_read()
+        .unwrap()
+        .list_tables()
+        .unwrap()
+        .map(|t| t.name().to_string())
+        .collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n == "entry_event_ids" || n == "admin_event_ids"),
+        "{names:?}"
+    );
+}

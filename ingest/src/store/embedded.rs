@@ -6,6 +6,14 @@
 //! typed B-tree tables fit the key-value shape of this state (the same shape
 //! the DynamoDB store has), so no SQL layer is needed.
 //!
+//! Event ids are kept as keyed 128-bit SipHash values of the id
+//! (`u128` keys): fixed-size integer keys make the id index several times
+//! smaller and cheaper to search than the strings, and each chunk's lookups
+//! and inserts run in key order, so one pass down the B-tree serves
+//! neighbouring keys. The hash key is random per store (kept in `meta`), so
+//! nobody who does not hold the file can make two ids collide on purpose; an
+//! accidental collision among 10^12 ids has odds below 10^-14.
+//!
 //! Besides the state it keeps the lake journal: a monotonically increasing
 //! batch sequence and the object keys of a batch whose files are being
 //! written but whose state is not yet committed, so a run that died mid-batch
@@ -13,7 +21,7 @@
 
 use std::path::{Path, PathBuf};
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
 use std::collections::BTreeSet;
 
@@ -25,8 +33,14 @@ use crate::batch::{BatchStore, Stored, Write, WriteError};
 use crate::state::{EntityRef, State};
 use crate::{Error, Result};
 
-const ENTRY_IDS: TableDefinition<&str, ()> = TableDefinition::new("entry_event_ids");
-const ADMIN_IDS: TableDefinition<&str, ()> = TableDefinition::new("admin_event_ids");
+/// [`EmbeddedStore::id_key`] of each decided entry event id.
+const ENTRY_IDS: TableDefinition<u128, ()> = TableDefinition::new("entry_event_keys");
+/// [`EmbeddedStore::id_key`] of each recorded admin event id.
+const ADMIN_IDS: TableDefinition<u128, ()> = TableDefinition::new("admin_event_keys");
+/// The id tables of stores written before the ids were hashed; moved into the
+/// keyed tables the first time such a store is opened.
+const LEGACY_ENTRY_IDS: TableDefinition<&str, ()> = TableDefinition::new("entry_event_ids");
+const LEGACY_ADMIN_IDS: TableDefinition<&str, ()> = TableDefinition::new("admin_event_ids");
 const REJECTED_KEYS: TableDefinition<&str, ()> = TableDefinition::new("rejected_keys");
 /// (kind, id, second id or "") → encoded entity
 const ENTITIES: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("entities");
@@ -41,6 +55,7 @@ const ADMIN_RECORDS: TableDefinition<&str, &str> = TableDefinition::new("admin_r
 const STATE_CACHE_BYTES: usize = 256 << 20;
 
 const META_LAKE_ID: &str = "lake_id";
+const META_ID_HASH_KEY: &str = "id_hash_key";
 const META_NEXT_SEQ: &str = "next_batch_seq";
 const META_PENDING: &str = "pending_files";
 
@@ -49,6 +64,29 @@ pub struct EmbeddedStore {
     db: Database,
     path: PathBuf,
     lake_id: String,
+    ids: IdHasher,
+}
+
+/// Turns event ids into the keys of the id index: keyed SipHash-1-3, 128 bits.
+#[derive(Debug, Clone, Copy)]
+struct IdHasher(u64, u64);
+
+impl IdHasher {
+    fn key(&self, id: &str) -> u128 {
+        use siphasher::sip128::{Hasher128, SipHasher13};
+        use std::hash::Hasher;
+        let mut h = SipHasher13::new_with_keys(self.0, self.1);
+        h.write(id.as_bytes());
+        h.finish128().into()
+    }
+
+    /// The keys of `ids`, sorted and without repeats.
+    fn sorted_keys<S: AsRef<str>>(&self, ids: &[S]) -> Vec<u128> {
+        let mut keys: Vec<u128> = ids.iter().map(|id| self.key(id.as_ref())).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -84,6 +122,7 @@ impl EmbeddedStore {
     fn init(db: Database, path: &Path) -> Result<Self> {
         let txn = db.begin_write()?;
         let lake_id;
+        let id_hash_key;
         {
             txn.open_table(ENTRY_IDS)?;
             txn.open_table(ADMIN_IDS)?;
@@ -102,12 +141,32 @@ impl EmbeddedStore {
                     id
                 }
             };
+            let existing = meta.get(META_ID_HASH_KEY)?.map(|v| v.value().to_vec());
+            id_hash_key = match existing.as_deref().map(<[u8; 16]>::try_from) {
+                Some(Ok(k)) => k,
+                Some(Err(_)) => {
+                    return Err(Error::Store(format!(
+                        "{}: the id hash key is damaged",
+                        path.display()
+                    )));
+                }
+                None => {
+                    let k = random_key(path);
+                    meta.insert(META_ID_HASH_KEY, k.as_slice())?;
+                    k
+                }
+            };
         }
+        let [a, b] = [&id_hash_key[..8], &id_hash_key[8..]]
+            .map(|half| u64::from_le_bytes(half.try_into().unwrap_or_default()));
+        let ids = IdHasher(a, b);
+        migrate_legacy_ids(&txn, ids)?;
         txn.commit()?;
         Ok(EmbeddedStore {
             db,
             path: path.to_path_buf(),
             lake_id,
+            ids,
         })
     }
 
@@ -177,11 +236,62 @@ impl EmbeddedStore {
         Ok(())
     }
 
-    fn known(&self, table: TableDefinition<&str, ()>, ids: &[&str]) -> Result<Vec<bool>> {
+    fn known_keys(&self, table: TableDefinition<&str, ()>, keys: &[&str]) -> Result<Vec<bool>> {
         let txn = self.db.begin_read()?;
         let t = txn.open_table(table)?;
-        ids.iter().map(|id| Ok(t.get(*id)?.is_some())).collect()
+        keys.iter().map(|k| Ok(t.get(*k)?.is_some())).collect()
     }
+
+    fn known(&self, table: TableDefinition<u128, ()>, ids: &[&str]) -> Result<Vec<bool>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(table)?;
+        // Look the keys up in key order: neighbouring lookups share the path
+        // down the tree and its cached pages.
+        let mut order: Vec<(u128, usize)> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (self.ids.key(id), i))
+            .collect();
+        order.sort_unstable();
+        let mut known = vec![false; ids.len()];
+        for (key, i) in order {
+            known[i] = t.get(key)?.is_some();
+        }
+        Ok(known)
+    }
+}
+
+/// Moves the string id tables of a store written before ids were hashed into
+/// the keyed tables, once, inside the opening transaction.
+fn migrate_legacy_ids(txn: &redb::WriteTransaction, ids: IdHasher) -> Result<()> {
+    let names: Vec<String> = txn.list_tables()?.map(|t| t.name().to_string()).collect();
+    for (legacy, keyed) in [(LEGACY_ENTRY_IDS, ENTRY_IDS), (LEGACY_ADMIN_IDS, ADMIN_IDS)] {
+        if !names.iter().any(|n| n == legacy.name()) {
+            continue;
+        }
+        {
+            let old = txn.open_table(legacy)?;
+            let mut new = txn.open_table(keyed)?;
+            for row in old.iter()? {
+                new.insert(ids.key(row?.0.value()), ())?;
+            }
+        }
+        txn.delete_table(legacy)?;
+    }
+    Ok(())
+}
+
+fn random_key(path: &Path) -> [u8; 16] {
+    use std::hash::{BuildHasher, Hasher};
+    // std's RandomState is seeded from the operating system's randomness.
+    let mut key = [0u8; 16];
+    for (i, half) in key.chunks_mut(8).enumerate() {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write(path.as_os_str().as_encoded_bytes());
+        h.write_usize(i);
+        half.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    key
 }
 
 fn new_lake_id(path: &Path) -> String {
@@ -226,7 +336,7 @@ impl StateStore for EmbeddedStore {
     }
 
     fn known_rejected_keys(&self, keys: &[&str]) -> Result<Vec<bool>> {
-        self.known(REJECTED_KEYS, keys)
+        self.known_keys(REJECTED_KEYS, keys)
     }
 
     fn commit(&mut self, c: &Commit<'_>) -> Result<()> {
@@ -236,13 +346,14 @@ impl StateStore for EmbeddedStore {
             for k in c.rejected_keys {
                 rejected.insert(k.as_str(), ())?;
             }
+            // In key order: one pass along the leaves instead of a random walk.
             let mut entry_ids = txn.open_table(ENTRY_IDS)?;
-            for id in c.entry_ids {
-                entry_ids.insert(id.as_str(), ())?;
+            for key in self.ids.sorted_keys(c.entry_ids) {
+                entry_ids.insert(key, ())?;
             }
             let mut admin_ids = txn.open_table(ADMIN_IDS)?;
-            for id in c.admin_ids {
-                admin_ids.insert(id.as_str(), ())?;
+            for key in self.ids.sorted_keys(c.admin_ids) {
+                admin_ids.insert(key, ())?;
             }
             let mut entities = txn.open_table(ENTITIES)?;
             let mut versions = txn.open_table(VERSIONS)?;
@@ -277,7 +388,7 @@ impl BatchStore for EmbeddedStore {
                 Some(v) => outcome::decode_decision(id, v.value()).map(Some),
                 // Decided by `accesslake ingest`, which keeps ids, not rows:
                 // deciding it again would break idempotency.
-                None if known.get(*id)?.is_some() => Err(Error::Store(format!(
+                None if known.get(self.ids.key(id))?.is_some() => Err(Error::Store(format!(
                     "event {id} was decided by the local pipeline, which keeps no row to return"
                 ))),
                 None => Ok(None),
@@ -293,7 +404,7 @@ impl BatchStore for EmbeddedStore {
             .iter()
             .map(|id| match stored.get(*id)? {
                 Some(v) => outcome::decode_admin(id, v.value()).map(Some),
-                None if known.get(*id)?.is_some() => Err(Error::Store(format!(
+                None if known.get(self.ids.key(id))?.is_some() => Err(Error::Store(format!(
                     "admin event {id} was applied by the local pipeline, which keeps no row to return"
                 ))),
                 None => Ok(None),
@@ -329,7 +440,7 @@ impl BatchStore for EmbeddedStore {
         let mut done = 0;
         let mut conflict = None;
         {
-            let mut tables = BatchTables::open(&txn).map_err(stopped(0))?;
+            let mut tables = BatchTables::open(&txn, self.ids).map_err(stopped(0))?;
             for w in writes {
                 match tables.apply(w).map_err(stopped(0))? {
                     None => done += 1,
@@ -354,15 +465,16 @@ impl BatchStore for EmbeddedStore {
 /// The tables one batch write touches, open in one redb transaction.
 struct BatchTables<'t> {
     decisions: redb::Table<'t, &'static str, &'static str>,
-    entry_ids: redb::Table<'t, &'static str, ()>,
+    entry_ids: redb::Table<'t, u128, ()>,
     admin: redb::Table<'t, &'static str, &'static str>,
-    admin_ids: redb::Table<'t, &'static str, ()>,
+    admin_ids: redb::Table<'t, u128, ()>,
     entities: redb::Table<'t, (&'static str, &'static str, &'static str), &'static [u8]>,
     versions: redb::Table<'t, (&'static str, &'static str, &'static str), i64>,
+    ids: IdHasher,
 }
 
 impl<'t> BatchTables<'t> {
-    fn open(txn: &'t redb::WriteTransaction) -> Result<Self> {
+    fn open(txn: &'t redb::WriteTransaction, ids: IdHasher) -> Result<Self> {
         Ok(BatchTables {
             decisions: txn.open_table(DECISIONS)?,
             entry_ids: txn.open_table(ENTRY_IDS)?,
@@ -370,6 +482,7 @@ impl<'t> BatchTables<'t> {
             admin_ids: txn.open_table(ADMIN_IDS)?,
             entities: txn.open_table(ENTITIES)?,
             versions: txn.open_table(VERSIONS)?,
+            ids,
         })
     }
 
@@ -379,7 +492,8 @@ impl<'t> BatchTables<'t> {
         match w {
             Write::Entry { decision, presence } => {
                 let id = decision.row.event_id.as_str();
-                if self.decisions.get(id)?.is_some() || self.entry_ids.get(id)?.is_some() {
+                let id_key = self.ids.key(id);
+                if self.decisions.get(id)?.is_some() || self.entry_ids.get(id_key)?.is_some() {
                     return Ok(Some(format!("event {id} already decided")));
                 }
                 if let Some(p) = presence {
@@ -396,11 +510,12 @@ impl<'t> BatchTables<'t> {
                 }
                 self.decisions
                     .insert(id, outcome::encode_decision(decision).as_str())?;
-                self.entry_ids.insert(id, ())?;
+                self.entry_ids.insert(id_key, ())?;
             }
             Write::Admin { record, entity } => {
                 let id = record.row.event_id.as_str();
-                if self.admin.get(id)?.is_some() || self.admin_ids.get(id)?.is_some() {
+                let id_key = self.ids.key(id);
+                if self.admin.get(id)?.is_some() || self.admin_ids.get(id_key)?.is_some() {
                     return Ok(Some(format!("admin event {id} already recorded")));
                 }
                 if let Some(e) = entity {
@@ -421,7 +536,7 @@ impl<'t> BatchTables<'t> {
                 }
                 self.admin
                     .insert(id, outcome::encode_admin(record).as_str())?;
-                self.admin_ids.insert(id, ())?;
+                self.admin_ids.insert(id_key, ())?;
             }
         }
         Ok(None)
