@@ -181,13 +181,16 @@ impl LocalPipeline {
         let span = info_span!("chunk", events = events.len(), rejected = rejected.len());
         let _g = span.enter();
         let t = Instant::now();
+        let ms = |since: Instant| since.elapsed().as_millis() as u64;
         let out = self.processor.process(events, rejected)?;
+        let decided = Instant::now();
         summary.stats.add(&out.stats);
         if out.decisions.is_empty() && out.admin.is_empty() && out.rejected.is_empty() {
             // Nothing new (all duplicates): no files, no state change.
             return Ok(());
         }
         let files = self.encode(&out)?;
+        let encoded = Instant::now();
         let keys: Vec<String> = files.iter().map(|f| f.path.to_string()).collect();
         self.processor.store_mut().set_pending_files(&keys)?;
         for f in &files {
@@ -196,10 +199,15 @@ impl LocalPipeline {
             summary.rows_written += f.rows as u64;
             summary.bytes_written += f.bytes.len() as u64;
         }
+        let put = Instant::now();
         self.processor.commit(&out)?;
         debug!(
             files = files.len(),
-            ms = t.elapsed().as_millis() as u64,
+            ms = ms(t),
+            decide_ms = (decided - t).as_millis() as u64,
+            encode_ms = (encoded - decided).as_millis() as u64,
+            put_ms = (put - encoded).as_millis() as u64,
+            commit_ms = ms(put),
             "chunk committed"
         );
         Ok(())

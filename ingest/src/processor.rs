@@ -1,7 +1,7 @@
 //! Processing a chunk of events in order against the state: duplicates
 //! dropped by event_id, entry events decided, admin events applied.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use accesslake_model::{AdminRecord, Clock, Decision, Event, Outcome, Reason, Rejected};
@@ -9,7 +9,7 @@ use accesslake_model::{AdminRecord, Clock, Decision, Event, Outcome, Reason, Rej
 use crate::Result;
 use crate::apply::apply_admin;
 use crate::decide::{apply_presence, decide};
-use crate::state::State;
+use crate::state::{Set, State};
 use crate::store::{Commit, StateStore, rejected_key};
 
 /// What one chunk produced.
@@ -120,8 +120,8 @@ impl<S: StateStore> Processor<S> {
             .collect();
         let mut known_entry = self.store.known_entry_ids(&entry_ids)?.into_iter();
         let mut known_admin = self.store.known_admin_ids(&admin_ids)?.into_iter();
-        let mut seen_entry: HashSet<&str> = HashSet::with_capacity(entry_ids.len());
-        let mut seen_admin: HashSet<&str> = HashSet::new();
+        let mut seen_entry: Set<&str> = Set::with_capacity_and_hasher(entry_ids.len(), Default::default());
+        let mut seen_admin: Set<&str> = Set::default();
         let now = self.clock.now();
 
         for ev in events {
@@ -167,7 +167,7 @@ impl<S: StateStore> Processor<S> {
             .collect();
         let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
         let known = self.store.known_rejected_keys(&key_refs)?;
-        let mut seen: HashSet<&str> = HashSet::new();
+        let mut seen: Set<&str> = Set::default();
         for ((r, key), known) in rejected.into_iter().zip(&keys).zip(known) {
             if known || !seen.insert(key.as_str()) {
                 out.stats.duplicate_rejected += 1;
