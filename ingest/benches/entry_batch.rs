@@ -18,6 +18,10 @@ use accesslake_ingest::{EmbeddedStore, MemoryBatchStore};
 use accesslake_model::Source;
 use accesslake_transform::Lake;
 
+/// The allocator of the Lambda binaries, so the figures are theirs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const BATCH: usize = 10_000;
 
 /// Records as Lambda hands them over, numbered from `base`.

@@ -120,7 +120,8 @@ impl<S: StateStore> Processor<S> {
             .collect();
         let mut known_entry = self.store.known_entry_ids(&entry_ids)?.into_iter();
         let mut known_admin = self.store.known_admin_ids(&admin_ids)?.into_iter();
-        let mut seen_entry: Set<&str> = Set::with_capacity_and_hasher(entry_ids.len(), Default::default());
+        let mut seen_entry: Set<&str> =
+            Set::with_capacity_and_hasher(entry_ids.len(), Default::default());
         let mut seen_admin: Set<&str> = Set::default();
         let now = self.clock.now();
 

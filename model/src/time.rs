@@ -134,6 +134,25 @@ pub fn format_rfc3339(t: Micros) -> String {
     }
 }
 
+/// `YYYY-MM-DD`, written directly: chrono's `format` interprets its pattern
+/// on every call, which is most of the cost of a row's `local_date`. Years
+/// outside 0–9999 keep chrono's form (a sign and more digits).
+pub fn format_date(d: NaiveDate) -> String {
+    let (y, m, day) = (d.year(), d.month(), d.day());
+    if !(0..=9999).contains(&y) {
+        return d.format("%Y-%m-%d").to_string();
+    }
+    let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
+    let y = y as u32;
+    let mut s = String::with_capacity(10);
+    s.extend([digit(y / 1000), digit(y / 100), digit(y / 10), digit(y)]);
+    s.push('-');
+    s.extend([digit(m / 10), digit(m)]);
+    s.push('-');
+    s.extend([digit(day / 10), digit(day)]);
+    s
+}
+
 /// The UTC calendar date of an instant, as used for `dt=` partitions.
 pub fn utc_date(t: Micros) -> NaiveDate {
     let days = t.div_euclid(86_400_000_000);
@@ -229,6 +248,17 @@ mod tests {
     fn formats_round_trip() {
         let t = ok("2026-03-02T08:01:02.123456Z");
         assert_eq!(format_rfc3339(t), "2026-03-02T08:01:02.123456Z");
+        for (y, m, d) in [
+            (2026, 3, 2),
+            (1, 1, 1),
+            (0, 12, 31),
+            (9999, 12, 31),
+            (10_000, 1, 1),
+            (-1, 6, 9),
+        ] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            assert_eq!(format_date(date), date.format("%Y-%m-%d").to_string());
+        }
         assert_eq!(utc_date(t).to_string(), "2026-03-02");
         assert_eq!(utc_date(-1).to_string(), "1969-12-31");
     }

@@ -34,7 +34,7 @@ pub fn dt_string(dt: NaiveDate) -> Result<String> {
             "dt year outside 0000-9999",
         ));
     }
-    Ok(dt.format("%Y-%m-%d").to_string())
+    Ok(accesslake_model::format_date(dt))
 }
 
 /// Groups rows by their `dt`, each group sorted for writing.

@@ -85,7 +85,7 @@ impl LakeRow for Decision {
         let mut dates = StringBuilder::with_capacity(n, n * 10);
         for r in rows {
             match r.local {
-                Some(l) => dates.append_value(l.date.format("%Y-%m-%d").to_string()),
+                Some(l) => dates.append_value(accesslake_model::format_date(l.date)),
                 None => dates.append_null(),
             }
         }

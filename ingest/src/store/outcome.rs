@@ -69,7 +69,7 @@ pub fn encode_decision(stored: &Stored<Decision>) -> String {
         presence_change: d.presence_change,
         local: d
             .local
-            .map(|l| (l.date.format("%Y-%m-%d").to_string(), l.hour, l.weekday)),
+            .map(|l| (accesslake_model::format_date(l.date), l.hour, l.weekday)),
     };
     // Serializing a plain struct of strings and integers cannot fail.
     serde_json::to_string(&v).unwrap_or_default()
