@@ -1,8 +1,11 @@
-"""accesslake benchmark driver (stdlib only): generates a fixture, runs the
-release binary's ingest pinned to one core several times, and reports
-min/median throughput, bytes per decision row, and peak memory.
+"""accesslake benchmark driver: generates a fixture, runs the release
+binary's ingest pinned to one core several times, then the Python + pyarrow
+reference pipeline (bench/reference_pipeline.py) on the same files and the
+same core, and reports min/median throughput of both and their ratio, peak
+memory, and Parquet bytes per decision row against pyarrow's default writer
+on the same rows.
 
-usage: run.py BIN WORKDIR EMPLOYEES DAYS REPEATS
+usage: run.py BIN WORKDIR EMPLOYEES DAYS REPEATS REFERENCE_REPEATS RESULTS_JSON
 """
 
 import datetime
@@ -35,7 +38,35 @@ def dir_bytes(path):
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
 
 
-def main(bin_, work, employees, days, repeats):
+def pyarrow_default_bytes(decisions_dir, out_dir):
+    """Rewrites every decisions file with pyarrow's default writer (same rows,
+    same split into files), returns the bytes written."""
+    import pyarrow.parquet as pq
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.makedirs(out_dir)
+    total = 0
+    for d, _, fs in os.walk(decisions_dir):
+        for f in fs:
+            if f.endswith(".parquet"):
+                out = os.path.join(out_dir, f"{len(os.listdir(out_dir))}.parquet")
+                pq.write_table(pq.read_table(os.path.join(d, f)), out)
+                total += os.path.getsize(out)
+    return total
+
+
+def reference(work, files, repeats):
+    """Runs the Python reference pipeline; returns its runs and last summary."""
+    runs = []
+    for _ in range(repeats):
+        lake = os.path.join(work, "reference-lake")
+        shutil.rmtree(lake, ignore_errors=True)
+        secs, rss, out = run([sys.executable, os.path.join(os.path.dirname(__file__), "reference_pipeline.py"),
+                              lake] + files, cpu=0)
+        runs.append({"seconds": secs, "rss_mib": rss, "summary": json.loads(out)})
+    return runs
+
+
+def main(bin_, work, employees, days, repeats, reference_repeats, results):
     os.makedirs(work, exist_ok=True)
     fixture = os.path.join(work, "in")
     shutil.rmtree(fixture, ignore_errors=True)
@@ -55,6 +86,11 @@ def main(bin_, work, employees, days, repeats):
     s = runs[-1]["summary"]
     secs = [r["seconds"] for r in runs]
     decision_bytes = dir_bytes(os.path.join(work, "lake", "decisions"))
+    pyarrow_bytes = pyarrow_default_bytes(os.path.join(work, "lake", "decisions"),
+                                          os.path.join(work, "pyarrow-default"))
+    ref_runs = reference(work, files, reference_repeats)
+    ref_secs = [r["seconds"] for r in ref_runs]
+    ref = ref_runs[-1]["summary"]
     result = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "uname": platform.platform()},
@@ -68,24 +104,50 @@ def main(bin_, work, employees, days, repeats):
             "peak_rss_mib": max(r["rss_mib"] for r in runs),
             "files_written": s["files_written"],
         },
+        "reference": {
+            "what": "bench/reference_pipeline.py: json.loads per record, dict state, pyarrow default writer",
+            "repeats": len(ref_runs), "decisions": ref["decisions"],
+            "same_decisions_by_reason": ref["by_reason"] == s["by_reason"],
+            "seconds_min": min(ref_secs), "seconds_median": statistics.median(ref_secs),
+            "events_per_second_best": s["events_read"] / min(ref_secs),
+            "events_per_second_median": s["events_read"] / statistics.median(ref_secs),
+            "peak_rss_mib": max(r["rss_mib"] for r in ref_runs),
+            "decision_bytes": dir_bytes(os.path.join(work, "reference-lake", "decisions")),
+        },
         "parquet": {"decision_bytes": decision_bytes,
                     "bytes_per_decision_row": decision_bytes / max(1, s["decisions"]),
+                    "pyarrow_default_bytes": pyarrow_bytes,
+                    "pyarrow_default_bytes_per_decision_row": pyarrow_bytes / max(1, s["decisions"]),
+                    "ratio_to_pyarrow_default": decision_bytes / max(1, pyarrow_bytes),
                     "input_bytes_per_event": input_bytes / max(1, lines)},
     }
-    g, i, q = result["fixture"], result["ingest"], result["parquet"]
+    result["ingest"]["ratio_to_reference_median"] = (result["ingest"]["events_per_second_median"]
+                                                     / result["reference"]["events_per_second_median"])
+    g, i, q, r = result["fixture"], result["ingest"], result["parquet"], result["reference"]
     print(f"fixture        {lines:>12,} lines  {input_bytes / 2**20:8.1f} MiB   gen {g['gen_seconds']:.2f}s "
           f"({g['gen_lines_per_second']:,.0f} lines/s, peak {g['gen_peak_rss_mib']:.0f} MiB)")
     print(f"ingest 1 core  {i['events']:>12,} events  best {i['seconds_min']:.2f}s  median {i['seconds_median']:.2f}s  "
           f"→ {i['events_per_second_best']:,.0f} events/s best, {i['events_per_second_median']:,.0f} median "
           f"(peak {i['peak_rss_mib']:.0f} MiB, {repeats} runs)")
-    print(f"parquet        {q['bytes_per_decision_row']:.1f} bytes per decision row "
+    print(f"reference      {r['events_per_second_best']:,.0f} events/s best, {r['events_per_second_median']:,.0f} median "
+          f"(peak {r['peak_rss_mib']:.0f} MiB, {r['repeats']} runs; same decisions: {r['same_decisions_by_reason']}) "
+          f"→ accesslake {i['ratio_to_reference_median']:.1f}× (median)")
+    print(f"parquet        {q['bytes_per_decision_row']:.1f} bytes per decision row; pyarrow default on the same rows "
+          f"{q['pyarrow_default_bytes_per_decision_row']:.1f} → {q['ratio_to_pyarrow_default']:.2f}× "
           f"({q['input_bytes_per_event']:.0f} bytes per input line)")
-    stamp = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
-    out = os.path.join(os.path.dirname(__file__), "results", f"{stamp}.json")
-    with open(out, "w") as f:
-        json.dump(result, f, indent=2)
-    print(f"wrote {out}")
+    if not r["same_decisions_by_reason"]:
+        print("reference pipeline decided differently:", r, s["by_reason"], file=sys.stderr)
+    data = {}
+    if os.path.exists(results):
+        with open(results) as f:
+            data = json.load(f)
+    data.update(result)
+    os.makedirs(os.path.dirname(os.path.abspath(results)), exist_ok=True)
+    with open(results, "w") as f:
+        json.dump(data, f, indent=2)
+    print(f"wrote {results}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]),
+         int(sys.argv[6]), sys.argv[7])
