@@ -9,7 +9,9 @@ use std::collections::{HashMap, HashSet};
 
 /// The maps of the state and of a chunk's duplicate checks: std's maps with
 /// foldhash, several times faster than SipHash on short ids. Its seed is
-/// random per process, so ids cannot be chosen to collide from outside.
+/// random per process, which keeps collisions from being aimed from outside
+/// without reading the process; foldhash promises no more than that (it is
+/// not a keyed PRF like SipHash), which suits ids a chunk holds for seconds.
 pub type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// See [`Map`].
 pub type Set<T> = HashSet<T, foldhash::fast::RandomState>;

@@ -33,9 +33,9 @@ use crate::batch::{BatchStore, Stored, Write, WriteError};
 use crate::state::{EntityRef, State};
 use crate::{Error, Result};
 
-/// [`EmbeddedStore::id_key`] of each decided entry event id.
+/// [`IdHasher::key`] of each decided entry event id.
 const ENTRY_IDS: TableDefinition<u128, ()> = TableDefinition::new("entry_event_keys");
-/// [`EmbeddedStore::id_key`] of each recorded admin event id.
+/// [`IdHasher::key`] of each recorded admin event id.
 const ADMIN_IDS: TableDefinition<u128, ()> = TableDefinition::new("admin_event_keys");
 /// The id tables of stores written before the ids were hashed; moved into the
 /// keyed tables the first time such a store is opened.
