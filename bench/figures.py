@@ -29,6 +29,9 @@ def rows(d):
                     fmt(eps), f"{fmt(ref)} (Python + pyarrow reference, {r['repeats']} run(s); "
                     f"same decisions: {'yes' if r['same_decisions_by_reason'] else 'NO'})",
                     f"{eps / ref:.1f}×", "≥ 1,000,000/s and ≥ 10×", verdict(eps >= 1e6 and eps / ref >= 10)))
+        if i.get("callgrind"):
+            out.append(("ingest, instructions per event (callgrind, repeatable)",
+                        fmt(i["callgrind"]["instructions_per_event"]), "—", "", "—", ""))
         out.append(("ingest peak memory", f"{fmt(i['peak_rss_mib'])} MiB", f"{fmt(r['peak_rss_mib'])} MiB",
                     f"{i['peak_rss_mib'] / r['peak_rss_mib']:.2f}×", "—", ""))
     if q and "pyarrow_default_bytes_per_decision_row" in q:

@@ -54,6 +54,29 @@ def pyarrow_default_bytes(decisions_dir, out_dir):
     return total
 
 
+def callgrind_per_event(bin_, work):
+    """Instructions per event of `accesslake ingest` under callgrind: the
+    difference between two fixture sizes, so process start-up cancels out.
+    Repeatable to the instruction whatever else the machine does."""
+    if not shutil.which("valgrind"):
+        return None
+    counts = []
+    for days in (8, 32):
+        d = os.path.join(work, f"callgrind-{days}")
+        shutil.rmtree(d, ignore_errors=True)
+        run([bin_, "gen", "--seed", "1", "--employees", "400", "--days", str(days), "--out", f"{d}/in"])
+        files = [f"{d}/in/admin.jsonl", f"{d}/in/entries.jsonl"]
+        lines = sum(1 for f in files for _ in open(f, "rb"))
+        p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                            bin_, "ingest", "--lake", f"{d}/lake"] + files, capture_output=True, text=True)
+        collected = [l for l in p.stderr.splitlines() if "Collected :" in l]
+        if p.returncode != 0 or not collected:
+            sys.exit(f"callgrind run failed:\n{p.stderr[-2000:]}")
+        counts.append((lines, int(collected[-1].split(":")[-1].strip())))
+    (n1, i1), (n2, i2) = counts
+    return {"events": [n1, n2], "instructions": [i1, i2], "instructions_per_event": (i2 - i1) / (n2 - n1)}
+
+
 def reference(work, files, repeats):
     """Runs the Python reference pipeline; returns its runs and last summary."""
     runs = []
@@ -91,6 +114,7 @@ def main(bin_, work, employees, days, repeats, reference_repeats, results):
     ref_runs = reference(work, files, reference_repeats)
     ref_secs = [r["seconds"] for r in ref_runs]
     ref = ref_runs[-1]["summary"]
+    callgrind = callgrind_per_event(bin_, work)
     result = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "uname": platform.platform()},
@@ -103,6 +127,7 @@ def main(bin_, work, employees, days, repeats, reference_repeats, results):
             "events_per_second_median": s["events_read"] / statistics.median(secs),
             "peak_rss_mib": max(r["rss_mib"] for r in runs),
             "files_written": s["files_written"],
+            "callgrind": callgrind,
         },
         "reference": {
             "what": "bench/reference_pipeline.py: json.loads per record, dict state, pyarrow default writer",
@@ -129,6 +154,9 @@ def main(bin_, work, employees, days, repeats, reference_repeats, results):
     print(f"ingest 1 core  {i['events']:>12,} events  best {i['seconds_min']:.2f}s  median {i['seconds_median']:.2f}s  "
           f"→ {i['events_per_second_best']:,.0f} events/s best, {i['events_per_second_median']:,.0f} median "
           f"(peak {i['peak_rss_mib']:.0f} MiB, {repeats} runs)")
+    if i["callgrind"]:
+        print(f"callgrind      {i['callgrind']['instructions_per_event']:,.0f} instructions per event "
+              f"(ingest of {i['callgrind']['events'][1]:,} minus {i['callgrind']['events'][0]:,} events)")
     print(f"reference      {r['events_per_second_best']:,.0f} events/s best, {r['events_per_second_median']:,.0f} median "
           f"(peak {r['peak_rss_mib']:.0f} MiB, {r['repeats']} runs; same decisions: {r['same_decisions_by_reason']}) "
           f"→ accesslake {i['ratio_to_reference_median']:.1f}× (median)")
