@@ -114,8 +114,10 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
-    let employees = env("BENCH_EMPLOYEES", 4000) as u32;
-    let batches = env("BENCH_BATCHES", 8);
+    // Its own names: scripts/bench's BENCH_EMPLOYEES sizes the ingest
+    // fixture, while a 10,000-record batch needs thousands of employees.
+    let employees = env("BENCH_HANDLER_EMPLOYEES", 4000) as u32;
+    let batches = env("BENCH_HANDLER_BATCHES", 8);
     let dir = tempfile::tempdir().expect("temp dir");
     let cfg = GenConfig {
         seed: 3,
