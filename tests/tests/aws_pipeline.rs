@@ -96,10 +96,17 @@ fn same_lake_as_the_local_pipeline() {
 fn same_lake_under_injected_faults() {
     let d = tempfile::tempdir().unwrap();
     let (input, local) = fixture_and_local_lake(d.path());
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    // ACCESSLAKE_FAULT_SEED replays a run's choice of failing calls (what a
+    // hung call overlaps with still depends on timing).
+    let seed = std::env::var("ACCESSLAKE_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        });
     let rate = 0.2;
     eprintln!("fault proxy seed {seed}, rate {rate}");
     let proxy = aws_env::FaultProxy::start(seed);
