@@ -6,7 +6,6 @@ them (whole MB, at least 10 MB per query, $5 per TB).
 usage: athena_cost.py BIN LAKE CATALOG_DIR FROM_DATE TO_DATE [RESULTS_JSON]
 """
 
-import json
 import os
 import re
 import subprocess
@@ -14,6 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reports  # noqa: E402
+from results import merge  # noqa: E402
 
 STATS = re.compile(r"^datafusion: sql in ([0-9.]+) s, scanned (.+?) \(billed as (.+?), ≈ \$([0-9.]+)\)", re.M)
 
@@ -45,11 +45,10 @@ def main(bin_, lake, catalog, from_date, to_date, results=None):
     total = sum(r["usd"] for r in rows)
     print(f"{'all ' + str(len(rows)) + ' queries':<20}{'':>12}{'':>12}{total:>12.6f}")
     if results:
-        data = json.load(open(results)) if os.path.exists(results) else {}
-        data["athena_cost"] = {"lake": lake, "lake_bytes": lake_bytes, "from": from_date, "to": to_date,
-                               "queries": rows, "total_usd": total,
-                               "note": "bytes read by DataFusion with --stats; Athena bills whole MB, >= 10 MB per query, $5/TB"}
-        json.dump(data, open(results, "w"), indent=2)
+        merge(results, {"athena_cost": {
+            "lake": lake, "lake_bytes": lake_bytes, "from": from_date, "to": to_date,
+            "queries": rows, "total_usd": total,
+            "note": "bytes read by DataFusion with --stats; Athena bills whole MB, >= 10 MB per query, $5/TB"}})
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 import reports  # noqa: E402
 from run import run  # noqa: E402
+from results import merge  # noqa: E402
 
 
 def parquet_files(lake):
@@ -65,9 +66,7 @@ def main(bin_, work, catalog, from_date, to_date, chunk, repeats, results):
         print(f"{b['query']:<20}{b['datafusion_s']:>11.3f}{a['datafusion_s']:>10.3f}{b['duckdb_s']:>15.3f}{a['duckdb_s']:>14.3f}")
     sb, sa = result["suite_before"], result["suite_after"]
     print(f"{'suite':<20}{sb['datafusion_s']:>11.3f}{sa['datafusion_s']:>10.3f}{sb['duckdb_s']:>15.3f}{sa['duckdb_s']:>14.3f}")
-    data = json.load(open(results)) if os.path.exists(results) else {}
-    data["compaction"] = result
-    json.dump(data, open(results, "w"), indent=2)
+    merge(results, {"compaction": result})
 
 
 if __name__ == "__main__":

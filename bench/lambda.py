@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from results import merge  # noqa: E402
 
 
 def init_time(binary):
@@ -75,14 +76,7 @@ def main(bench_lines, entry, admin, repeats, results):
     for name, b in out["binaries"].items():
         print(f"  {name}: {b['bytes'] / 1e6:.1f} MB, init median {b['init_ms_median']:.1f} ms "
               f"(min {b['init_ms_min']:.1f} ms, {repeats} starts)")
-    data = {}
-    if os.path.exists(results):
-        with open(results) as f:
-            data = json.load(f)
-    data["lambda"] = out
-    os.makedirs(os.path.dirname(results), exist_ok=True)
-    with open(results, "w") as f:
-        json.dump(data, f, indent=2)
+    merge(results, {"lambda": out})
 
 
 if __name__ == "__main__":

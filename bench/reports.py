@@ -6,7 +6,6 @@ usage: reports.py BIN LAKE CATALOG_DIR FROM_DATE TO_DATE REPEATS RESULTS_JSON
 """
 
 import datetime
-import json
 import os
 import re
 import statistics
@@ -16,6 +15,7 @@ import time
 
 import duckdb
 import sqlglot
+from results import merge  # noqa: E402
 
 PARAM = re.compile(r"\$([a-z_]+)")
 
@@ -86,11 +86,10 @@ def main(bin_, lake, catalog, from_date, to_date, repeats, results):
     for r in rows:
         print(f"{r['query']:<20}{r['datafusion_s']:>14.3f}{r['duckdb_s']:>12.3f}{r['datafusion_s'] / max(r['duckdb_s'], 1e-9):>8.2f}")
     print(f"{'suite':<20}{total_df:>14.3f}{total_dk:>12.3f}{total_df / max(total_dk, 1e-9):>8.2f}")
-    data = json.load(open(results)) if os.path.exists(results) else {}
-    data["reports"] = {"lake": lake, "repeats": repeats, "queries": rows, "suite_datafusion_s": total_df,
-                       "suite_duckdb_s": total_dk, "ratio": total_df / max(total_dk, 1e-9),
-                       "note": "DataFusion times include starting the accesslake process and registering the tables"}
-    json.dump(data, open(results, "w"), indent=2)
+    merge(results, {"reports": {
+        "lake": lake, "repeats": repeats, "queries": rows, "suite_datafusion_s": total_df,
+        "suite_duckdb_s": total_dk, "ratio": total_df / max(total_dk, 1e-9),
+        "note": "DataFusion times include starting the accesslake process and registering the tables"}})
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import time
+from results import merge  # noqa: E402
 
 
 def run(cmd, cpu=None):
@@ -165,14 +166,7 @@ def main(bin_, work, employees, days, repeats, reference_repeats, results):
           f"({q['input_bytes_per_event']:.0f} bytes per input line)")
     if not r["same_decisions_by_reason"]:
         print("reference pipeline decided differently:", r, s["by_reason"], file=sys.stderr)
-    data = {}
-    if os.path.exists(results):
-        with open(results) as f:
-            data = json.load(f)
-    data.update(result)
-    os.makedirs(os.path.dirname(os.path.abspath(results)), exist_ok=True)
-    with open(results, "w") as f:
-        json.dump(data, f, indent=2)
+    merge(results, result)
     print(f"wrote {results}")
 
 
