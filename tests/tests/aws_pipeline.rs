@@ -160,6 +160,46 @@ fn same_lake_under_injected_faults() {
     });
 }
 
+/// What the fault test relies on from the emulator: a FIFO batch whose
+/// visibility timeout passes (a receive whose answer was lost) comes back
+/// from its first message, as SQS hands it back. (moto alone resumes from
+/// the batch's last message; `scripts/moto_server.py` corrects it.)
+#[tokio::test]
+async fn a_timed_out_fifo_batch_comes_back_in_order() {
+    let acct = Account::create().await;
+    let texts: Vec<String> = (0..15).map(|i| format!("m{i}")).collect();
+    for (i, t) in texts.iter().enumerate() {
+        acct.sqs
+            .send_message()
+            .queue_url(&acct.queue_url)
+            .message_body(t)
+            .message_group_id("g")
+            .message_deduplication_id(format!("d{i}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let receive = |visibility: i32| {
+        acct.sqs
+            .receive_message()
+            .queue_url(&acct.queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(visibility)
+            .send()
+    };
+    let bodies = |out: aws_sdk_sqs::operation::receive_message::ReceiveMessageOutput| {
+        out.messages()
+            .iter()
+            .map(|m| m.body().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
+    let first = bodies(receive(1).await.unwrap());
+    assert_eq!(first, texts[..10]);
+    assert!(bodies(receive(1).await.unwrap()).is_empty(), "group in flight");
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_eq!(bodies(receive(30).await.unwrap()), texts[..10]);
+}
+
 /// How often the event sources had to hand a batch back, as Lambda does on
 /// batch item failures and on an error of the whole invocation.
 #[derive(Debug, Default, PartialEq)]
