@@ -1,5 +1,8 @@
-//! A local Lambda Runtime API for the built bootstrap binaries: serves one
-//! event, returns the function's answer; and a look at what they wrote.
+//! A local Lambda Runtime API for the built bootstrap binaries: serves
+//! events one at a time, returns the function's answers; and a look at what
+//! they wrote.
+
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -99,102 +102,188 @@ fn respond(w: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[
     let _ = w.flush();
 }
 
+/// A started function and the Runtime API it asks for events: hands it one
+/// event per [`Runtime::invoke`], as Lambda does to a warm instance.
+pub struct Runtime {
+    child: Child,
+    events: Option<mpsc::Sender<Vec<u8>>>,
+    answers: mpsc::Receiver<Result<Vec<u8>, String>>,
+    first: mpsc::Receiver<Instant>,
+    started: Instant,
+    output: Vec<std::thread::JoinHandle<String>>,
+}
+
+impl Runtime {
+    /// Starts the process `spawn` makes (given the Runtime API address).
+    pub fn start(spawn: impl FnOnce(&str) -> Child) -> Runtime {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (events_tx, events_rx) = mpsc::channel::<Vec<u8>>();
+        let (tx, answers) = mpsc::channel::<Result<Vec<u8>, String>>();
+        let (first_tx, first) = mpsc::channel::<Instant>();
+        std::thread::spawn(move || serve(listener, events_rx, tx, first_tx));
+        let started = Instant::now();
+        let mut child = spawn(&addr);
+        // Read the function's output while it runs: a full pipe would stop it.
+        let drain = |r: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                if let Some(mut r) = r {
+                    let _ = r.read_to_end(&mut buf);
+                }
+                String::from_utf8_lossy(&buf).into_owned()
+            })
+        };
+        let output = vec![
+            drain(
+                child
+                    .stderr
+                    .take()
+                    .map(|r| Box::new(r) as Box<dyn Read + Send>),
+            ),
+            drain(
+                child
+                    .stdout
+                    .take()
+                    .map(|r| Box::new(r) as Box<dyn Read + Send>),
+            ),
+        ];
+        Runtime {
+            child,
+            events: Some(events_tx),
+            answers,
+            first,
+            started,
+            output,
+        }
+    }
+
+    /// Hands the function `event` and waits for its answer (an error it
+    /// reported is `Err`), at most `timeout`.
+    pub fn invoke(&mut self, event: Vec<u8>, timeout: Duration) -> Result<Vec<u8>, String> {
+        self.events.as_ref().unwrap().send(event).unwrap();
+        match self.answers.recv_timeout(timeout) {
+            Ok(answer) => answer,
+            Err(_) => Err(format!("no answer within {timeout:?}")),
+        }
+    }
+
+    /// The process's peak resident memory so far (Linux `VmHWM`), in bytes.
+    pub fn peak_rss(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let kb = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?;
+        Some(
+            kb.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()?
+                * 1024,
+        )
+    }
+
+    /// CPU time the process's threads have used so far (Linux schedstat).
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id())).ok()?;
+        let mut ns = 0u64;
+        for t in tasks.flatten() {
+            let stat = std::fs::read_to_string(t.path().join("schedstat")).ok()?;
+            ns += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+        }
+        Some(Duration::from_nanos(ns))
+    }
+
+    /// Stops the function; its log output and how long it took to ask for
+    /// its first event.
+    pub fn stop(mut self) -> (String, Option<Duration>) {
+        self.events = None;
+        let _ = self.child.kill();
+        self.child.wait().unwrap();
+        let logs = self
+            .output
+            .drain(..)
+            .map(|h| h.join().unwrap())
+            .collect::<String>();
+        let init = self.first.try_recv().ok().map(|t| t - self.started);
+        (logs, init)
+    }
+}
+
+/// The Runtime API: each `GET …/next` takes the next event (and waits
+/// while there is none); each answer goes back to [`Runtime::invoke`].
+fn serve(
+    listener: TcpListener,
+    events: mpsc::Receiver<Vec<u8>>,
+    answers: mpsc::Sender<Result<Vec<u8>, String>>,
+    first: mpsc::Sender<Instant>,
+) {
+    let mut served = 0u64;
+    for conn in listener.incoming() {
+        let Ok(conn) = conn else { return };
+        let mut reader = BufReader::new(conn.try_clone().unwrap());
+        let mut writer = conn;
+        while let Some((method, path, body)) = read_request(&mut reader) {
+            match (method.as_str(), path.as_str()) {
+                ("GET", "/2018-06-01/runtime/invocation/next") => {
+                    if served == 0 {
+                        let _ = first.send(Instant::now());
+                    }
+                    // No more events: the test is stopping the process.
+                    let Ok(event) = events.recv() else { return };
+                    served += 1;
+                    let deadline = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_millis()
+                        + 900_000;
+                    respond(
+                        &mut writer,
+                        "200 OK",
+                        &[
+                            ("content-type", "application/json".into()),
+                            ("lambda-runtime-aws-request-id", format!("req-{served}")),
+                            ("lambda-runtime-deadline-ms", deadline.to_string()),
+                            (
+                                "lambda-runtime-invoked-function-arn",
+                                "arn:aws:lambda:eu-west-1:123456789012:function:test".into(),
+                            ),
+                            (
+                                "lambda-runtime-trace-id",
+                                "Root=1-00000000-000000000000000000000000".into(),
+                            ),
+                        ],
+                        &event,
+                    );
+                }
+                ("POST", p) => {
+                    respond(&mut writer, "202 Accepted", &[], b"{}");
+                    let answer =
+                        if p == format!("/2018-06-01/runtime/invocation/req-{served}/response") {
+                            Ok(body)
+                        } else {
+                            Err(format!("{p}: {}", String::from_utf8_lossy(&body)))
+                        };
+                    let _ = answers.send(answer);
+                }
+                _ => respond(&mut writer, "404 Not Found", &[], b""),
+            }
+        }
+    }
+}
+
 /// Serves one invocation of `event` to the process started by `spawn`
 /// (given the Runtime API address) and returns what it answered.
 pub fn invoke(spawn: impl FnOnce(&str) -> Child, event: &[u8]) -> Invocation {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let (tx, rx) = mpsc::channel::<Result<Vec<u8>, String>>();
-    let (first_tx, first_rx) = mpsc::channel::<Instant>();
     let mut secrets = Vec::new();
     personal_data(&serde_json::from_slice(event).unwrap(), &mut secrets);
-    let event = event.to_vec();
-    std::thread::spawn(move || {
-        let mut served = false;
-        for conn in listener.incoming() {
-            let Ok(conn) = conn else { return };
-            let mut reader = BufReader::new(conn.try_clone().unwrap());
-            let mut writer = conn;
-            while let Some((method, path, body)) = read_request(&mut reader) {
-                match (method.as_str(), path.as_str()) {
-                    ("GET", "/2018-06-01/runtime/invocation/next") if !served => {
-                        served = true;
-                        let _ = first_tx.send(Instant::now());
-                        let deadline = std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .unwrap()
-                            .as_millis()
-                            + 60_000;
-                        respond(
-                            &mut writer,
-                            "200 OK",
-                            &[
-                                ("content-type", "application/json".into()),
-                                ("lambda-runtime-aws-request-id", "req-1".into()),
-                                ("lambda-runtime-deadline-ms", deadline.to_string()),
-                                (
-                                    "lambda-runtime-invoked-function-arn",
-                                    "arn:aws:lambda:eu-west-1:123456789012:function:test".into(),
-                                ),
-                                (
-                                    "lambda-runtime-trace-id",
-                                    "Root=1-00000000-000000000000000000000000".into(),
-                                ),
-                            ],
-                            &event,
-                        );
-                    }
-                    // The next event never comes: the test stops the process.
-                    ("GET", _) => std::thread::sleep(Duration::from_secs(3600)),
-                    ("POST", "/2018-06-01/runtime/invocation/req-1/response") => {
-                        respond(&mut writer, "202 Accepted", &[], b"{}");
-                        let _ = tx.send(Ok(body));
-                    }
-                    ("POST", p) => {
-                        respond(&mut writer, "202 Accepted", &[], b"{}");
-                        let _ = tx.send(Err(format!("{p}: {}", String::from_utf8_lossy(&body))));
-                    }
-                    _ => respond(&mut writer, "404 Not Found", &[], b""),
-                }
-            }
-        }
-    });
-    let started = Instant::now();
-    let mut child = spawn(&addr);
-    // Read the function's output while it runs: a full pipe would stop it.
-    let drain = |r: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut r) = r {
-                let _ = r.read_to_end(&mut buf);
-            }
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let err = drain(
-        child
-            .stderr
-            .take()
-            .map(|r| Box::new(r) as Box<dyn Read + Send>),
-    );
-    let out = drain(
-        child
-            .stdout
-            .take()
-            .map(|r| Box::new(r) as Box<dyn Read + Send>),
-    );
-    let answer = rx.recv_timeout(Duration::from_secs(60));
-    let _ = child.kill();
-    child.wait().unwrap();
-    let logs = err.join().unwrap() + &out.join().unwrap();
+    let mut runtime = Runtime::start(spawn);
+    let answer = runtime.invoke(event.to_vec(), Duration::from_secs(60));
+    let (logs, init) = runtime.stop();
     let body = match answer {
-        Ok(Ok(body)) => body,
-        Ok(Err(e)) => panic!("the function reported an error: {e}\n{logs}"),
-        Err(_) => panic!("no answer from the function\n{logs}"),
+        Ok(body) => body,
+        Err(e) => panic!("the function reported an error: {e}\n{logs}"),
     };
-    let first = first_rx
-        .try_recv()
-        .expect("the function asked for an event");
+    let init = init.expect("the function asked for an event");
     // SPEC 5: no card id and no employee name of the event reaches the logs.
     let leaked: Vec<&String> = secrets
         .iter()
@@ -203,7 +292,7 @@ pub fn invoke(spawn: impl FnOnce(&str) -> Child, event: &[u8]) -> Invocation {
     assert!(leaked.is_empty(), "{leaked:?} reached the logs:\n{logs}");
     Invocation {
         response: serde_json::from_slice(&body).unwrap(),
-        init: first - started,
+        init,
     }
 }
 
