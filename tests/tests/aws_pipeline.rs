@@ -96,37 +96,13 @@ fn same_lake_as_the_local_pipeline() {
 fn same_lake_under_injected_faults() {
     let d = tempfile::tempdir().unwrap();
     let (input, local) = fixture_and_local_lake(d.path());
-    // ACCESSLAKE_FAULT_SEED replays a run's choice of failing calls (what a
-    // hung call overlaps with still depends on timing).
-    let seed = std::env::var("ACCESSLAKE_FAULT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs()
-        });
+    let seed = fault_seed();
     let rate = 0.2;
     eprintln!("fault proxy seed {seed}, rate {rate}");
     let proxy = aws_env::FaultProxy::start(seed);
     block_on(async {
         let endpoint = proxy.url();
-        // Short attempts so an injected timeout costs little; the retry
-        // settings are the production ones.
-        let sdk = aws_env::sdk()
-            .await
-            .into_builder()
-            .endpoint_url(&endpoint)
-            // AWS_ENDPOINT_URL (the emulator) would win over the proxy.
-            .service_config(aws_env::NoEnvironment)
-            .timeout_config(
-                accesslake_model::aws::timeout_config()
-                    .to_builder()
-                    .operation_attempt_timeout(std::time::Duration::from_millis(500))
-                    .build(),
-            )
-            .build();
+        let sdk = through_proxy(&endpoint).await;
         let acct = Account::create_with(&sdk, |bucket| {
             let options = object_store::ClientOptions::new()
                 .with_allow_http(true)
@@ -150,14 +126,52 @@ fn same_lake_under_injected_faults() {
         let counts = proxy.counts();
         eprintln!("redeliveries {retries:?}\nfaults per service {counts}");
         for service in ["dynamodb", "s3", "kinesis", "sqs", "sns"] {
-            let c = &counts[service];
-            let faults: u64 = ["throttle", "error500", "reset", "lost", "timeout"]
-                .iter()
-                .map(|k| c[k].as_u64().unwrap_or(0))
-                .sum();
+            let (_, faults) = faults_of(&counts, service);
             assert!(faults > 0, "no fault reached {service}: {counts}");
         }
     });
+}
+
+/// The fault proxy's seed: `ACCESSLAKE_FAULT_SEED` replays a run's choice of
+/// failing calls (what a hung call overlaps with still depends on timing).
+fn fault_seed() -> u64 {
+    std::env::var("ACCESSLAKE_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        })
+}
+
+/// The production SDK settings with every call through the fault proxy at
+/// `endpoint`, and short attempts so an injected timeout costs little.
+async fn through_proxy(endpoint: &str) -> aws_config::SdkConfig {
+    aws_env::sdk()
+        .await
+        .into_builder()
+        .endpoint_url(endpoint)
+        // AWS_ENDPOINT_URL (the emulator) would win over the proxy.
+        .service_config(aws_env::NoEnvironment)
+        .timeout_config(
+            accesslake_model::aws::timeout_config()
+                .to_builder()
+                .operation_attempt_timeout(std::time::Duration::from_millis(500))
+                .build(),
+        )
+        .build()
+}
+
+/// The fault counts of `service`: (calls, faults).
+fn faults_of(counts: &serde_json::Value, service: &str) -> (u64, u64) {
+    let c = &counts[service];
+    let faults = ["throttle", "error500", "reset", "lost", "timeout"]
+        .iter()
+        .map(|k| c[k].as_u64().unwrap_or(0))
+        .sum();
+    (c["requests"].as_u64().unwrap_or(0), faults)
 }
 
 /// What the fault test relies on from the emulator: a FIFO batch whose
@@ -195,7 +209,10 @@ async fn a_timed_out_fifo_batch_comes_back_in_order() {
     };
     let first = bodies(receive(1).await.unwrap());
     assert_eq!(first, texts[..10]);
-    assert!(bodies(receive(1).await.unwrap()).is_empty(), "group in flight");
+    assert!(
+        bodies(receive(1).await.unwrap()).is_empty(),
+        "group in flight"
+    );
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
     assert_eq!(bodies(receive(30).await.unwrap()), texts[..10]);
 }
@@ -543,17 +560,128 @@ async fn bulk_admin_file_from_an_s3_notification() {
 /// the API's limits, delivered by the emulated stream to S3.
 #[tokio::test]
 async fn firehose_sink_delivers_json_rows() {
-    use accesslake_ingest::aws::FirehoseSink;
     use accesslake_ingest::sink::{DecisionSink, Rows};
 
     let acct = Account::create().await;
     let sdk = aws_env::sdk().await;
-    let firehose = aws_sdk_firehose::Client::new(&sdk);
+    let sink = firehose_sink(&sdk, &acct).await;
+    // 1,200 decisions: three PutRecordBatch calls of at most 500 records.
+    let decisions = decisions(1200);
+    sink.land(
+        "unused",
+        Rows {
+            decisions: &decisions,
+            admin: &[],
+            rejected: &[],
+        },
+    )
+    .await
+    .unwrap();
+    let (keys, lines) = firehose_lines(&acct).await;
+    assert_eq!(
+        keys.len(),
+        3,
+        "one object per PutRecordBatch on the emulator"
+    );
+    let lines: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1200);
+    let first = lines.iter().find(|v| v["event_id"] == "s0").unwrap();
+    assert_eq!(first["occurred_at"], "2026-06-01T12:00:00.000000Z");
+    assert_eq!(first["reason"], "unknown_card");
+    assert_eq!(first["presence_change"], 0);
+}
+
+/// SPEC 5 for the Firehose sink, at least once by design: under 20 % faults
+/// on Firehose (the answer of a call that took effect lost among them), with
+/// each delivery retried until it lands as the event source would, every row
+/// arrives, unchanged; a row may arrive more than once, and then as the same
+/// row, so counting each event_id once (reports, compaction) gives each
+/// decision exactly once.
+#[test]
+fn firehose_sink_loses_nothing_under_injected_faults() {
+    use accesslake_ingest::sink::{DecisionSink, Rows};
+
+    let seed = fault_seed();
+    eprintln!("fault proxy seed {seed}");
+    let proxy = aws_env::FaultProxy::start(seed);
+    block_on(async {
+        let acct = Account::create().await;
+        let sink = firehose_sink(&through_proxy(&proxy.url()).await, &acct).await;
+        let decisions = decisions(6000);
+        let want: std::collections::HashMap<String, String> =
+            accesslake_ingest::aws::firehose::json_lines(&decisions)
+                .unwrap()
+                .into_iter()
+                .zip(&decisions)
+                .map(|(l, d)| {
+                    (
+                        d.event_id.clone(),
+                        String::from_utf8(l).unwrap().trim_end().to_string(),
+                    )
+                })
+                .collect();
+        proxy.set_rate(0.2);
+        let mut redeliveries = 0;
+        // Deliveries of 50 decisions, each handed again until it lands.
+        for delivery in decisions.chunks(50) {
+            let rows = Rows {
+                decisions: delivery,
+                admin: &[],
+                rejected: &[],
+            };
+            while let Err(e) = sink.land("unused", rows).await {
+                redeliveries += 1;
+                assert!(redeliveries < 200, "{e}");
+            }
+        }
+        proxy.set_rate(0.0);
+        let counts = proxy.counts();
+        let (calls, faults) = faults_of(&counts, "firehose");
+        assert!(faults > 0, "no fault reached Firehose: {counts}");
+
+        let (_, lines) = firehose_lines(&acct).await;
+        let mut seen = std::collections::HashMap::<String, u32>::new();
+        for l in &lines {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let id = v["event_id"].as_str().unwrap().to_string();
+            assert_eq!(Some(l), want.get(&id), "a row arrived changed");
+            *seen.entry(id).or_default() += 1;
+        }
+        let lost = want.keys().filter(|id| !seen.contains_key(*id)).count();
+        let twice = lines.len() - seen.len();
+        eprintln!(
+            "firehose: {calls} calls, {faults} faults ({}), {redeliveries} redeliveries; \
+             {} rows sent, {} arrived, lost {lost}, arrived more than once {twice}",
+            counts["firehose"],
+            want.len(),
+            lines.len()
+        );
+        assert_eq!(lost, 0, "rows lost");
+        assert_eq!(seen.len(), want.len());
+        // An answer lost after Firehose took the rows makes them arrive twice:
+        // the case the reports' and compaction's dedupe is for.
+        if counts["firehose"]["lost"].as_u64().unwrap_or(0) > 0 {
+            assert!(twice > 0, "a lost answer duplicated nothing: {counts}");
+        }
+    });
+}
+
+/// A Firehose sink with one delivery stream per table into the account's
+/// bucket (under `firehose/<table>/`), its calls through `sdk`.
+async fn firehose_sink(
+    sdk: &aws_config::SdkConfig,
+    acct: &Account,
+) -> accesslake_ingest::aws::FirehoseSink {
+    // The streams are made before any fault is turned on.
+    let setup = aws_sdk_firehose::Client::new(&aws_env::sdk().await);
     let role = "arn:aws:iam::123456789012:role/firehose";
     let mut streams = std::collections::HashMap::new();
     for table in [Table::Decisions, Table::AdminEvents, Table::Rejected] {
         let name = aws_env::unique(table.name());
-        firehose
+        setup
             .create_delivery_stream()
             .delivery_stream_name(&name)
             .extended_s3_destination_configuration(
@@ -569,9 +697,12 @@ async fn firehose_sink_delivers_json_rows() {
             .unwrap();
         streams.insert(table, name);
     }
-    let sink = FirehoseSink::new(firehose, streams);
-    // 1,200 decisions: three PutRecordBatch calls of at most 500 records.
-    let decisions: Vec<accesslake_model::Decision> = (0..1200)
+    accesslake_ingest::aws::FirehoseSink::new(aws_sdk_firehose::Client::new(sdk), streams)
+}
+
+/// `n` decisions with ids s0, s1, …
+fn decisions(n: i64) -> Vec<accesslake_model::Decision> {
+    (0..n)
         .map(|i| accesslake_model::Decision {
             event_id: format!("s{i}"),
             occurred_at: conformance::now() + i,
@@ -587,42 +718,41 @@ async fn firehose_sink_delivers_json_rows() {
             presence_change: 0,
             local: None,
         })
-        .collect();
-    sink.land(
-        "unused",
-        Rows {
-            decisions: &decisions,
-            admin: &[],
-            rejected: &[],
-        },
-    )
-    .await
-    .unwrap();
-    let listed = acct
-        .s3
-        .list_objects_v2()
-        .bucket(&acct.bucket)
-        .prefix("firehose/decisions/")
-        .send()
-        .await
-        .unwrap();
-    let keys: Vec<String> = listed
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_string))
-        .collect();
-    assert_eq!(
-        keys.len(),
-        3,
-        "one object per PutRecordBatch on the emulator"
-    );
+        .collect()
+}
+
+/// The objects Firehose wrote for the decisions, and their lines.
+async fn firehose_lines(acct: &Account) -> (Vec<String>, Vec<String>) {
+    let mut keys = Vec::new();
+    let mut token = None;
+    loop {
+        let listed = acct
+            .s3
+            .list_objects_v2()
+            .bucket(&acct.bucket)
+            .prefix("firehose/decisions/")
+            .set_continuation_token(token)
+            .send()
+            .await
+            .unwrap();
+        keys.extend(
+            listed
+                .contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_string)),
+        );
+        token = listed.next_continuation_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
     let mut lines = Vec::new();
-    for k in keys {
+    for k in &keys {
         let body = acct
             .s3
             .get_object()
             .bucket(&acct.bucket)
-            .key(&k)
+            .key(k)
             .send()
             .await
             .unwrap()
@@ -635,12 +765,8 @@ async fn firehose_sink_delivers_json_rows() {
             String::from_utf8(body.to_vec())
                 .unwrap()
                 .lines()
-                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()),
+                .map(str::to_string),
         );
     }
-    assert_eq!(lines.len(), 1200);
-    let first = lines.iter().find(|v| v["event_id"] == "s0").unwrap();
-    assert_eq!(first["occurred_at"], "2026-06-01T12:00:00.000000Z");
-    assert_eq!(first["reason"], "unknown_card");
-    assert_eq!(first["presence_change"], 0);
+    (keys, lines)
 }
