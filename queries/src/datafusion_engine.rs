@@ -52,12 +52,13 @@ impl DataFusionEngine {
         let mut config = SessionConfig::new()
             .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()))
             .with_information_schema(true);
-        // Read strings as Utf8, the type the lake's schema declares.
+        // Strings are scanned as Utf8View (no copy out of the Parquet
+        // pages); results are cast back to Utf8, the lake schema's type.
         config
             .options_mut()
             .execution
             .parquet
-            .schema_force_view_types = false;
+            .schema_force_view_types = true;
         config.options_mut().execution.parquet.pushdown_filters = true;
         let ctx = SessionContext::new_with_config(config);
         if let Some(store) = store {
@@ -76,7 +77,7 @@ impl DataFusionEngine {
                 .with_table_partition_cols(vec![("dt".to_string(), DataType::Utf8)]);
             let config = ListingTableConfig::new(url)
                 .with_listing_options(options)
-                .with_schema(table.schema());
+                .with_schema(view_schema(&table.schema()));
             ctx.register_table(table.name(), Arc::new(ListingTable::try_new(config)?))?;
         }
         ctx.register_udf(json_extract_scalar());
@@ -96,7 +97,11 @@ impl DataFusionEngine {
         let started = Instant::now();
         let task = Arc::new(df.task_ctx());
         let plan = df.create_physical_plan().await?;
-        let batches = datafusion::physical_plan::collect(Arc::clone(&plan), task).await?;
+        let batches = datafusion::physical_plan::collect(Arc::clone(&plan), task)
+            .await?
+            .iter()
+            .map(utf8_batch)
+            .collect::<Result<Vec<_>>>()?;
         let stats = QueryStats {
             label: label.to_string(),
             engine: "datafusion",
@@ -110,6 +115,47 @@ impl DataFusionEngine {
         }
         Ok(batches)
     }
+}
+
+/// `schema` with its Utf8 fields as Utf8View, the type scans produce.
+fn view_schema(schema: &arrow_schema::Schema) -> arrow_schema::SchemaRef {
+    Arc::new(arrow_schema::Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Utf8 => Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8View)),
+                _ => Arc::clone(f),
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// `batch` with its Utf8View columns as Utf8, the type reports read.
+fn utf8_batch(batch: &RecordBatch) -> Result<RecordBatch> {
+    if !batch
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| f.data_type() == &DataType::Utf8View)
+    {
+        return Ok(batch.clone());
+    }
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
+        if f.data_type() == &DataType::Utf8View {
+            fields.push(Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8)));
+            columns.push(datafusion::arrow::compute::cast(c, &DataType::Utf8)?);
+        } else {
+            fields.push(Arc::clone(f));
+            columns.push(Arc::clone(c));
+        }
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(arrow_schema::Schema::new(fields)),
+        columns,
+    )?)
 }
 
 /// The bytes the plan's Parquet scans read (footers, column chunks and
