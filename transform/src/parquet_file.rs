@@ -60,6 +60,15 @@ pub fn writer_properties(table: Table) -> WriterProperties {
     }
     for (col, encoding) in encodings(table) {
         b = b.set_column_encoding(ColumnPath::from(*col), *encoding);
+        if *encoding == Encoding::DELTA_LENGTH_BYTE_ARRAY {
+            // Random ids: zstd's higher levels find short chance matches
+            // between hex digits that cost more than they save (18.5
+            // instead of 19.0 bytes per event_id at level 1).
+            b = b.set_column_compression(
+                ColumnPath::from(*col),
+                Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()),
+            );
+        }
     }
     b.build()
 }
