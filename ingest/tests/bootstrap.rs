@@ -29,22 +29,8 @@ async fn the_binaries_answer_the_runtime_api() {
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
     store.create_table().await.unwrap();
     let bucket = format!("bootstrap-{id}");
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
-    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-    s3.create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(region.as_str().into())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let s3 = runtime_api::s3(&sdk);
+    runtime_api::create_bucket(&sdk, &s3, &bucket).await;
     let lake = format!("s3://{bucket}/lake");
 
     // What the logs are checked for: the events' card ids and names.

@@ -70,20 +70,24 @@ fn fixture(dir: &std::path::Path, n: usize) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     (lines("admin.jsonl"), scans)
 }
 
+/// `lines` as delivered records from `source`, named by `refs`.
+fn delivered<'a>(source: Source, lines: &'a [Vec<u8>], refs: &'a [String]) -> Vec<Delivered<'a>> {
+    lines
+        .iter()
+        .zip(refs)
+        .map(|(data, r)| Delivered {
+            source,
+            source_ref: r,
+            data,
+        })
+        .collect()
+}
+
 /// Applies the admin events to `store` in batches, as the admin function would.
 async fn apply_admin(store: &dyn accesslake_ingest::batch::BatchStore, lines: &[Vec<u8>]) {
     for (b, chunk) in lines.chunks(500).enumerate() {
         let refs: Vec<String> = (0..chunk.len()).map(|i| format!("admin-{b}-{i}")).collect();
-        let delivered: Vec<Delivered<'_>> = chunk
-            .iter()
-            .zip(&refs)
-            .map(|(data, r)| Delivered {
-                source: Source::Sqs,
-                source_ref: r,
-                data,
-            })
-            .collect();
-        let out = apply_admin_events(store, &delivered, now()).await;
+        let out = apply_admin_events(store, &delivered(Source::Sqs, chunk, &refs), now()).await;
         assert!(out.failed_from.is_none(), "{:?}", out.error);
     }
 }
@@ -118,16 +122,7 @@ async fn expected(admin: &[Vec<u8>], scans: &[Vec<u8>]) -> HashMap<String, (Stri
     let mut want = HashMap::new();
     for (b, chunk) in scans.chunks(BATCH_RECORDS).enumerate() {
         let refs: Vec<String> = (0..chunk.len()).map(|i| format!("{b}-{i}")).collect();
-        let delivered: Vec<Delivered<'_>> = chunk
-            .iter()
-            .zip(&refs)
-            .map(|(data, r)| Delivered {
-                source: Source::Kinesis,
-                source_ref: r,
-                data,
-            })
-            .collect();
-        let out = decide_entries(&store, &delivered, now()).await;
+        let out = decide_entries(&store, &delivered(Source::Kinesis, chunk, &refs), now()).await;
         assert!(out.failed_from.is_none(), "{:?}", out.error);
         for d in out.decisions {
             want.insert(
@@ -161,22 +156,7 @@ fn a_sustained_burst_is_decided_once() {
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
         store.create_table().await.unwrap();
         let bucket = format!("load-{id}");
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk)
-                .force_path_style(true)
-                .build(),
-        );
-        let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-        s3.create_bucket()
-            .bucket(&bucket)
-            .create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(region.as_str().into())
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        runtime_api::create_bucket(&sdk, &runtime_api::s3(&sdk), &bucket).await;
         apply_admin(&store, &admin).await;
 
         // The burst: every scan on the stream, 500 per PutRecords.

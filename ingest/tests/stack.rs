@@ -22,7 +22,7 @@ use accesslake_ingest::batch::BatchStore;
 use accesslake_ingest::store::DynamoStore;
 use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
 use base64::Engine;
-use runtime_api::{endpoint, fixture, invoke, keys, start};
+use runtime_api::{create_bucket, endpoint, fixture, invoke, keys, start};
 use serde_json::{Value, json};
 
 const TEMPLATE: &str = include_str!("../../infra/accesslake.yaml");
@@ -112,20 +112,6 @@ async fn create_stack(sdk: &aws_config::SdkConfig, s3: &aws_sdk_s3::Client, name
         })
         .collect();
     Stack { outputs, resources }
-}
-
-async fn create_bucket(sdk: &aws_config::SdkConfig, s3: &aws_sdk_s3::Client, bucket: &str) {
-    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-    s3.create_bucket()
-        .bucket(bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(region.as_str().into())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
 }
 
 /// The function as deployed: its environment, after checking its runtime.

@@ -327,6 +327,30 @@ pub fn start(bin: &str, api: &str, env: &[(String, String)]) -> Child {
         .expect("the Lambda binary starts")
 }
 
+/// An S3 client on the emulator (path-style addressing, as moto serves it).
+pub fn s3(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// Creates `bucket` in the configured region.
+pub async fn create_bucket(sdk: &aws_config::SdkConfig, s3: &aws_sdk_s3::Client, bucket: &str) {
+    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+    s3.create_bucket()
+        .bucket(bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(region.as_str().into())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 /// Every object key under `prefix` in `bucket`.
 pub async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<String> {
     let listed = s3
