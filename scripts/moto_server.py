@@ -1,4 +1,5 @@
-"""moto's server, with two corrections the tests depend on.
+"""moto's server, with three corrections the tests depend on. They patch
+moto's internals, which is why scripts/requirements-test.txt pins 5.2.5.
 
 SQS FIFO redelivery order. moto 5.2.5 counts a message whose visibility
 timeout has expired as still in flight until its own turn in the receive
