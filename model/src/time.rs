@@ -138,19 +138,25 @@ pub fn format_rfc3339(t: Micros) -> String {
 /// on every call, which is most of the cost of a row's `local_date`. Years
 /// outside 0–9999 keep chrono's form (a sign and more digits).
 pub fn format_date(d: NaiveDate) -> String {
+    let mut s = String::with_capacity(10);
+    push_date(&mut s, d);
+    s
+}
+
+/// Appends [`format_date`]'s text of `d` to `s`.
+pub fn push_date(s: &mut String, d: NaiveDate) {
     let (y, m, day) = (d.year(), d.month(), d.day());
     if !(0..=9999).contains(&y) {
-        return d.format("%Y-%m-%d").to_string();
+        s.push_str(&d.format("%Y-%m-%d").to_string());
+        return;
     }
     let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
     let y = y as u32;
-    let mut s = String::with_capacity(10);
     s.extend([digit(y / 1000), digit(y / 100), digit(y / 10), digit(y)]);
     s.push('-');
     s.extend([digit(m / 10), digit(m)]);
     s.push('-');
     s.extend([digit(day / 10), digit(day)]);
-    s
 }
 
 /// The UTC calendar date of an instant, as used for `dt=` partitions.
