@@ -1,6 +1,8 @@
 //! The built Lambda binaries under a local Lambda Runtime API: the real
 //! wiring (environment, client construction, event and response shapes) with
 //! the captured envelopes of `fixtures/aws/`, against the moto emulator.
+//! `ACCESSLAKE_LAMBDA_DIR` runs other builds of them (`infra/check-lambdas`:
+//! the packaged ones).
 
 mod runtime_api;
 
@@ -8,7 +10,7 @@ use std::process::Child;
 
 use accesslake_ingest::batch::BatchStore;
 use accesslake_ingest::store::DynamoStore;
-use runtime_api::{endpoint, fixture, invoke, start};
+use runtime_api::{binary, endpoint, fixture, invoke, start};
 
 fn lambda(bin: &str, api: &str, table: &str, lake: &str) -> Child {
     let env = [
@@ -17,7 +19,11 @@ fn lambda(bin: &str, api: &str, table: &str, lake: &str) -> Child {
         // The most verbose level: the logs are checked for personal data.
         ("ACCESSLAKE_LOG", "trace"),
     ];
-    start(bin, api, &env.map(|(k, v)| (k.to_string(), v.to_string())))
+    start(
+        &binary(bin),
+        api,
+        &env.map(|(k, v)| (k.to_string(), v.to_string())),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

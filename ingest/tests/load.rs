@@ -9,8 +9,8 @@
 //! Long (about 200,000 scans by default), so `scripts/test` runs it on its
 //! own emulator after the other tests: `ACCESSLAKE_LOAD_SCANS` sets the
 //! count, `ACCESSLAKE_LOAD_REPORT` a file for the figures (JSON),
-//! `ACCESSLAKE_LOAD_BINARY` another build of the function (`scripts/bench`
-//! runs the release one).
+//! `ACCESSLAKE_LAMBDA_DIR` a folder holding another build of the function
+//! (`scripts/bench`: the release one; `infra/check-lambdas`: the packaged one).
 
 mod runtime_api;
 
@@ -23,7 +23,7 @@ use accesslake_ingest::store::{DynamoStore, MemoryBatchStore};
 use accesslake_model::{Micros, Source, Table};
 use arrow_array::{Array, StringArray};
 use base64::Engine;
-use runtime_api::{Runtime, endpoint, start};
+use runtime_api::{Runtime, binary, endpoint, start};
 use serde_json::json;
 
 /// The event source mapping's largest Kinesis batch.
@@ -229,8 +229,7 @@ fn a_sustained_burst_is_decided_once() {
             ("ACCESSLAKE_TABLE".to_string(), table.clone()),
             ("ACCESSLAKE_LAKE".to_string(), format!("s3://{bucket}/lake")),
         ];
-        let binary = std::env::var("ACCESSLAKE_LOAD_BINARY")
-            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_entry-lambda").to_string());
+        let binary = binary(env!("CARGO_BIN_EXE_entry-lambda"));
         let mut function = Runtime::start(|api| start(&binary, api, &env));
         // Records read, not yet acknowledged: (sequence number, JSON).
         let mut pending: std::collections::VecDeque<(String, Vec<u8>)> = Default::default();

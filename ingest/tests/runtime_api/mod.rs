@@ -309,6 +309,23 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
+/// The Lambda binary to run in place of `built` (one cargo built with the
+/// tests): the one of the same name in `$ACCESSLAKE_LAMBDA_DIR` when that is
+/// set (another build, or the `bootstrap`s of the packaged zips that
+/// `infra/check-lambdas` unpacks).
+pub fn binary(built: &str) -> String {
+    match std::env::var_os("ACCESSLAKE_LAMBDA_DIR") {
+        Some(dir) => {
+            let name = std::path::Path::new(built).file_name().unwrap();
+            std::path::Path::new(&dir)
+                .join(name)
+                .to_string_lossy()
+                .into_owned()
+        }
+        None => built.to_string(),
+    }
+}
+
 /// Starts the binary `bin` as Lambda would: the Runtime API at `api`, the
 /// function's settings, and `env` (the function's environment variables).
 pub fn start(bin: &str, api: &str, env: &[(String, String)]) -> Child {
