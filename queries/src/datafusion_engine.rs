@@ -81,6 +81,10 @@ impl DataFusionEngine {
             ctx.register_table(table.name(), Arc::new(ListingTable::try_new(config)?))?;
         }
         ctx.register_udf(json_extract_scalar());
+        // min and max: grouped over Utf8View without an allocation per group.
+        for udaf in crate::view_min_max::min_max_udafs() {
+            ctx.register_udaf(udaf);
+        }
         Ok(DataFusionEngine {
             ctx,
             stats: Mutex::new(Vec::new()),

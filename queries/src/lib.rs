@@ -15,6 +15,7 @@ mod datafusion_engine;
 mod engine;
 pub mod glue;
 pub mod params;
+mod view_min_max;
 
 pub use catalog::{CATALOG, Query, query};
 pub use datafusion_engine::{DataFusionEngine, json_extract_scalar};
