@@ -13,6 +13,7 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -60,7 +61,12 @@ impl DataFusionEngine {
             .parquet
             .schema_force_view_types = true;
         config.options_mut().execution.parquet.pushdown_filters = true;
-        let ctx = SessionContext::new_with_config(config);
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(crate::row_number::RowNumberWholeInput))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         if let Some(store) = store {
             let url = url::Url::parse(root).map_err(|e| Error::Lake(format!("{root}: {e}")))?;
             ctx.register_object_store(&url, store);

@@ -15,6 +15,7 @@ mod datafusion_engine;
 mod engine;
 pub mod glue;
 pub mod params;
+mod row_number;
 mod view_min_max;
 
 pub use catalog::{CATALOG, Query, query};
