@@ -8,7 +8,8 @@
 //! several microseconds a row. [`RowNumberWholeInput`] swaps it for
 //! `WindowAggExec` (the same functions over the same sorted input, evaluated
 //! over partition ranges found in one pass), for windows of `row_number`
-//! only.
+//! only. It holds its sorted input partition whole, as the sort under it
+//! already does, where the streaming form would let rows go as it went.
 
 use std::sync::Arc;
 
