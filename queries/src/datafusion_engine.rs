@@ -61,6 +61,12 @@ impl DataFusionEngine {
             .parquet
             .schema_force_view_types = true;
         config.options_mut().execution.parquet.pushdown_filters = true;
+        // No table statistics gathered from every file's footer at planning:
+        // on a 10M-scan lake (686 decision files) that cost 200-400 MiB
+        // before the first row was read and raised every report's peak
+        // memory by 0.2-0.8 GiB, for no faster plan. Row groups and pages
+        // are still pruned by their statistics as each file is opened.
+        config.options_mut().execution.collect_statistics = false;
         let state = SessionStateBuilder::new()
             .with_config(config)
             .with_default_features()
