@@ -41,7 +41,9 @@ def rows(d):
     rep = d.get("reports")
     if rep:
         out.append((f"report suite, {len(rep['queries'])} catalog queries (best of {rep['repeats']})",
-                    f"{rep['suite_datafusion_s']:.2f} s", f"{rep['suite_duckdb_s']:.2f} s (DuckDB)",
+                    f"{rep['suite_datafusion_s']:.2f} s"
+                    + (f", peak {rep['datafusion_peak_rss_mib']:,.0f} MiB" if "datafusion_peak_rss_mib" in rep else ""),
+                    f"{rep['suite_duckdb_s']:.2f} s (DuckDB)",
                     f"{rep['ratio']:.2f}×", "≤ 1.0×", verdict(rep["ratio"] <= 1.0)))
     lam = d.get("lambda")
     if lam:
@@ -68,10 +70,12 @@ def table(d):
     lines += ["| " + " | ".join(r) + " |" for r in rows(d)]
     rep = d.get("reports")
     if rep:
-        lines += ["", "| query | DataFusion s | DuckDB s | ratio |", "|---|---|---|---|"]
+        lines += ["", "| query | DataFusion s | DuckDB s | ratio | DataFusion peak memory |",
+                  "|---|---|---|---|---|"]
         for q in rep["queries"]:
+            peak = f"{q['datafusion_peak_rss_mib']:,.0f} MiB" if "datafusion_peak_rss_mib" in q else "—"
             lines.append(f"| {q['query']} | {q['datafusion_s']:.3f} | {q['duckdb_s']:.3f} | "
-                         f"{q['datafusion_s'] / max(q['duckdb_s'], 1e-9):.2f} |")
+                         f"{q['datafusion_s'] / max(q['duckdb_s'], 1e-9):.2f} | {peak} |")
     return "\n".join(lines)
 
 

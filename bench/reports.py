@@ -1,6 +1,8 @@
 """Report-suite benchmark: every catalog query on DataFusion (the accesslake
 binary) and on DuckDB (the same SQL, transpiled from Athena's dialect by
-sqlglot) over the same lake, best of N runs each, and the ratio.
+sqlglot) over the same lake, best of N runs each, and the ratio; and the
+peak memory of the accesslake process for each query (DuckDB runs inside
+this process, so only its peak over the whole suite is known).
 
 usage: reports.py BIN LAKE CATALOG_DIR FROM_DATE TO_DATE REPEATS RESULTS_JSON
 """
@@ -8,6 +10,7 @@ usage: reports.py BIN LAKE CATALOG_DIR FROM_DATE TO_DATE REPEATS RESULTS_JSON
 import datetime
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -47,6 +50,27 @@ def param_args(sql, params):
     return args
 
 
+# Runs a command from a small process and prints its peak memory (KiB). A
+# child forked from this process (which holds DuckDB's data) would report
+# this process's peak as its own: Linux keeps the high-water mark across exec.
+PEAK = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def peak_rss_mib(args):
+    """Peak resident memory of one run of `args`, in MiB (a run of its own, untimed)."""
+    out = subprocess.run([sys.executable, "-c", PEAK] + args, check=True, stdout=subprocess.PIPE).stdout
+    return int(out) / 1024
+
+
 def suite(bin_, lake, catalog, from_date, to_date, repeats):
     """Every catalog query on both engines, best and median of `repeats` runs."""
     params = parameters(from_date, to_date)
@@ -73,7 +97,8 @@ def suite(bin_, lake, catalog, from_date, to_date, repeats):
             con.execute(duck, [params[u] for u in used]).fetchall()
             dk_times.append(time.perf_counter() - t)
         rows.append({"query": name, "datafusion_s": min(df_times), "duckdb_s": min(dk_times),
-                     "datafusion_median_s": statistics.median(df_times), "duckdb_median_s": statistics.median(dk_times)})
+                     "datafusion_median_s": statistics.median(df_times), "duckdb_median_s": statistics.median(dk_times),
+                     "datafusion_peak_rss_mib": peak_rss_mib(args + ["--", sql])})
     return rows
 
 
@@ -82,13 +107,16 @@ def main(bin_, lake, catalog, from_date, to_date, repeats, results):
     rows = suite(bin_, lake, catalog, from_date, to_date, repeats)
     total_df = sum(r["datafusion_s"] for r in rows)
     total_dk = sum(r["duckdb_s"] for r in rows)
-    print(f"{'query':<20}{'DataFusion s':>14}{'DuckDB s':>12}{'ratio':>8}")
+    print(f"{'query':<20}{'DataFusion s':>14}{'DuckDB s':>12}{'ratio':>8}{'DF peak MiB':>13}")
     for r in rows:
-        print(f"{r['query']:<20}{r['datafusion_s']:>14.3f}{r['duckdb_s']:>12.3f}{r['datafusion_s'] / max(r['duckdb_s'], 1e-9):>8.2f}")
+        print(f"{r['query']:<20}{r['datafusion_s']:>14.3f}{r['duckdb_s']:>12.3f}"
+              f"{r['datafusion_s'] / max(r['duckdb_s'], 1e-9):>8.2f}{r['datafusion_peak_rss_mib']:>13.0f}")
     print(f"{'suite':<20}{total_df:>14.3f}{total_dk:>12.3f}{total_df / max(total_dk, 1e-9):>8.2f}")
     merge(results, {"reports": {
         "lake": lake, "repeats": repeats, "queries": rows, "suite_datafusion_s": total_df,
         "suite_duckdb_s": total_dk, "ratio": total_df / max(total_dk, 1e-9),
+        "datafusion_peak_rss_mib": max(r["datafusion_peak_rss_mib"] for r in rows),
+        "duckdb_process_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "note": "DataFusion times include starting the accesslake process and registering the tables"}})
 
 
