@@ -9,7 +9,6 @@ mod runtime_api;
 use std::process::Child;
 
 use accesslake_ingest::batch::BatchStore;
-use accesslake_ingest::store::DynamoStore;
 use runtime_api::{binary, endpoint, fixture, invoke, start};
 
 fn lambda(bin: &str, api: &str, table: &str, lake: &str) -> Child {
@@ -30,13 +29,9 @@ fn lambda(bin: &str, api: &str, table: &str, lake: &str) -> Child {
 async fn the_binaries_answer_the_runtime_api() {
     endpoint();
     let sdk = accesslake_ingest::aws::sdk_config().await;
-    let id = std::process::id();
-    let table = format!("bootstrap-{id}");
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
-    store.create_table().await.unwrap();
-    let bucket = format!("bootstrap-{id}");
+    let (table, store) = runtime_api::table_and_bucket(&sdk, "bootstrap").await;
+    let bucket = &table;
     let s3 = runtime_api::s3(&sdk);
-    runtime_api::create_bucket(&sdk, &s3, &bucket).await;
     let lake = format!("s3://{bucket}/lake");
 
     // What the logs are checked for: the events' card ids and names.
@@ -78,7 +73,7 @@ async fn the_binaries_answer_the_runtime_api() {
         .map(|d| d.as_ref().map_or("missing", |d| d.row.reason.as_str()))
         .collect();
     assert_eq!(reasons, ["ok", "egress"]);
-    let keys = runtime_api::keys(&s3, &bucket, "lake/").await;
+    let keys = runtime_api::keys(&s3, bucket, "lake/").await;
     let shard_file = format!(
         "kinesis-shardId-000000000003-{:0>60}.parquet",
         "49568167373333333333333333333333333333333333333333333333"
@@ -113,7 +108,7 @@ async fn the_binaries_answer_the_runtime_api() {
         nightly.response
     );
     assert_eq!(nightly.response["snapshot"]["grants"], 1);
-    let keys = runtime_api::keys(&s3, &bucket, "lake/").await;
+    let keys = runtime_api::keys(&s3, bucket, "lake/").await;
     for prefix in [
         "lake/decisions/dt=2026-03-02/",
         "lake/admin_events/dt=2026-03-01/",

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use accesslake_fixtures::{GenConfig, generate_to_dir};
 use accesslake_ingest::batch::{Delivered, apply_admin_events, decide_entries};
-use accesslake_ingest::store::{DynamoStore, MemoryBatchStore};
+use accesslake_ingest::store::MemoryBatchStore;
 use accesslake_model::{Micros, Source, Table};
 use arrow_array::{Array, StringArray};
 use base64::Engine;
@@ -151,17 +151,13 @@ fn a_sustained_burst_is_decided_once() {
         .unwrap();
     rt.block_on(async {
         let sdk = accesslake_ingest::aws::sdk_config().await;
-        let id = std::process::id();
-        let table = format!("load-{id}");
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
-        store.create_table().await.unwrap();
-        let bucket = format!("load-{id}");
-        runtime_api::create_bucket(&sdk, &runtime_api::s3(&sdk), &bucket).await;
+        let (table, store) = runtime_api::table_and_bucket(&sdk, "load").await;
+        let bucket = &table;
         apply_admin(&store, &admin).await;
 
         // The burst: every scan on the stream, 500 per PutRecords.
         let kinesis = aws_sdk_kinesis::Client::new(&sdk);
-        let stream = format!("load-{id}");
+        let stream = table.clone();
         kinesis
             .create_stream()
             .stream_name(&stream)

@@ -368,6 +368,20 @@ pub async fn create_bucket(sdk: &aws_config::SdkConfig, s3: &aws_sdk_s3::Client,
         .unwrap();
 }
 
+/// A state table and a bucket for one test run, both named `<name>-<process
+/// id>`: that name and the store on the table.
+pub async fn table_and_bucket(
+    sdk: &aws_config::SdkConfig,
+    name: &str,
+) -> (String, accesslake_ingest::store::DynamoStore) {
+    let name = format!("{name}-{}", std::process::id());
+    let store =
+        accesslake_ingest::store::DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &name);
+    store.create_table().await.unwrap();
+    create_bucket(sdk, &s3(sdk), &name).await;
+    (name, store)
+}
+
 /// Every object key under `prefix` in `bucket`.
 pub async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<String> {
     let listed = s3
