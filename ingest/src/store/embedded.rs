@@ -8,11 +8,14 @@
 //!
 //! Event ids are kept as keyed 128-bit SipHash values of the id
 //! (`u128` keys): fixed-size integer keys make the id index several times
-//! smaller and cheaper to search than the strings, and each chunk's lookups
-//! and inserts run in key order, so one pass down the B-tree serves
-//! neighbouring keys. The hash key is random per store (kept in `meta`), so
-//! nobody who does not hold the file can make two ids collide on purpose; an
-//! accidental collision among 10^12 ids has odds below 10^-14.
+//! smaller and cheaper to search than the strings. The hash key is random per
+//! store (kept in `meta`), so nobody who does not hold the file can make two
+//! ids collide on purpose; an accidental collision among 10^12 ids has odds
+//! below 10^-14. `accesslake ingest` records each chunk's keys as a sorted run
+//! of the log-structured [`IdIndex`], so a commit does not grow with the
+//! number of ids decided before; the Lambda-style batch path
+//! ([`BatchStore`]), which records a few ids at a time beside their outcomes,
+//! keeps them in a plain B-tree table. A lookup consults both.
 //!
 //! Besides the state it keeps the lake journal: a monotonically increasing
 //! batch sequence and the object keys of a batch whose files are being
@@ -21,21 +24,31 @@
 
 use std::path::{Path, PathBuf};
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
+use redb::{
+    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle,
+};
 
 use std::collections::BTreeSet;
 
 use accesslake_model::{AdminRecord, Decision};
 use async_trait::async_trait;
 
+use super::id_index::{IdIndex, IdTables};
 use super::{Commit, StateStore, codec, outcome};
 use crate::batch::{BatchStore, Stored, Write, WriteError};
 use crate::state::{EntityRef, State};
 use crate::{Error, Result};
 
-/// [`IdHasher::key`] of each decided entry event id.
+/// [`IdHasher::key`] of each entry event id decided by `accesslake ingest`.
+const ENTRY_INDEX: IdTables =
+    IdTables::new("entry_id_runs", "entry_id_blocks", "entry_id_filters");
+/// [`IdHasher::key`] of each admin event id recorded by `accesslake ingest`.
+const ADMIN_INDEX: IdTables =
+    IdTables::new("admin_id_runs", "admin_id_blocks", "admin_id_filters");
+/// [`IdHasher::key`] of each entry event id decided through the batch path
+/// (and, in stores written before [`ENTRY_INDEX`], by `accesslake ingest`).
 const ENTRY_IDS: TableDefinition<u128, ()> = TableDefinition::new("entry_event_keys");
-/// [`IdHasher::key`] of each recorded admin event id.
+/// [`IdHasher::key`] of each admin event id recorded through the batch path.
 const ADMIN_IDS: TableDefinition<u128, ()> = TableDefinition::new("admin_event_keys");
 /// The id tables of stores written before the ids were hashed; moved into the
 /// keyed tables the first time such a store is opened.
@@ -65,6 +78,8 @@ pub struct EmbeddedStore {
     path: PathBuf,
     lake_id: String,
     ids: IdHasher,
+    entry_index: IdIndex,
+    admin_index: IdIndex,
 }
 
 /// Turns event ids into the keys of the id index: keyed SipHash-1-3, 128 bits.
@@ -126,6 +141,8 @@ impl EmbeddedStore {
         {
             txn.open_table(ENTRY_IDS)?;
             txn.open_table(ADMIN_IDS)?;
+            ENTRY_INDEX.create(&txn)?;
+            ADMIN_INDEX.create(&txn)?;
             txn.open_table(REJECTED_KEYS)?;
             txn.open_table(ENTITIES)?;
             txn.open_table(VERSIONS)?;
@@ -162,11 +179,17 @@ impl EmbeddedStore {
         let ids = IdHasher(a, b);
         migrate_legacy_ids(&txn, ids)?;
         txn.commit()?;
+        let read = db.begin_read()?;
+        let entry_index = IdIndex::load(&read, ENTRY_INDEX)?;
+        let admin_index = IdIndex::load(&read, ADMIN_INDEX)?;
+        drop(read);
         Ok(EmbeddedStore {
             db,
             path: path.to_path_buf(),
             lake_id,
             ids,
+            entry_index,
+            admin_index,
         })
     }
 
@@ -242,11 +265,16 @@ impl EmbeddedStore {
         keys.iter().map(|k| Ok(t.get(*k)?.is_some())).collect()
     }
 
-    fn known(&self, table: TableDefinition<u128, ()>, ids: &[&str]) -> Result<Vec<bool>> {
+    fn known(
+        &self,
+        table: TableDefinition<u128, ()>,
+        index: &IdIndex,
+        tables: IdTables,
+        ids: &[&str],
+    ) -> Result<Vec<bool>> {
         let txn = self.db.begin_read()?;
-        let t = txn.open_table(table)?;
         // Look the keys up in key order: neighbouring lookups share the path
-        // down the tree and its cached pages.
+        // down a tree and sweep each run's filter once.
         let mut order: Vec<(u128, usize)> = ids
             .iter()
             .enumerate()
@@ -254,10 +282,26 @@ impl EmbeddedStore {
             .collect();
         order.sort_unstable();
         let mut known = vec![false; ids.len()];
-        for (key, i) in order {
-            known[i] = t.get(key)?.is_some();
+        let t = txn.open_table(table)?;
+        if !t.is_empty()? {
+            for &(key, i) in &order {
+                known[i] = t.get(key)?.is_some();
+            }
         }
+        index.mark_known(&tables.open_blocks(&txn)?, &order, &mut known)?;
         Ok(known)
+    }
+
+    /// Whether an id is recorded, by either path, as seen by `txn`.
+    fn is_known(
+        &self,
+        table: &impl ReadableTable<u128, ()>,
+        index: &IdIndex,
+        blocks: &impl ReadableTable<(u64, u128), &'static [u8]>,
+        id: &str,
+    ) -> Result<bool> {
+        let key = self.ids.key(id);
+        Ok(table.get(key)?.is_some() || index.contains(blocks, key)?)
     }
 }
 
@@ -328,11 +372,11 @@ impl StateStore for EmbeddedStore {
     }
 
     fn known_entry_ids(&self, ids: &[&str]) -> Result<Vec<bool>> {
-        self.known(ENTRY_IDS, ids)
+        self.known(ENTRY_IDS, &self.entry_index, ENTRY_INDEX, ids)
     }
 
     fn known_admin_ids(&self, ids: &[&str]) -> Result<Vec<bool>> {
-        self.known(ADMIN_IDS, ids)
+        self.known(ADMIN_IDS, &self.admin_index, ADMIN_INDEX, ids)
     }
 
     fn known_rejected_keys(&self, keys: &[&str]) -> Result<Vec<bool>> {
@@ -340,20 +384,20 @@ impl StateStore for EmbeddedStore {
     }
 
     fn commit(&mut self, c: &Commit<'_>) -> Result<()> {
+        // The committed state the id runs to merge are read from.
+        let committed = self.db.begin_read()?;
         let txn = self.db.begin_write()?;
+        let entry_ids =
+            self.entry_index
+                .write(&committed, &txn, &self.ids.sorted_keys(c.entry_ids))?;
+        let admin_ids =
+            self.admin_index
+                .write(&committed, &txn, &self.ids.sorted_keys(c.admin_ids))?;
+        drop(committed);
         {
             let mut rejected = txn.open_table(REJECTED_KEYS)?;
             for k in c.rejected_keys {
                 rejected.insert(k.as_str(), ())?;
-            }
-            // In key order: one pass along the leaves instead of a random walk.
-            let mut entry_ids = txn.open_table(ENTRY_IDS)?;
-            for key in self.ids.sorted_keys(c.entry_ids) {
-                entry_ids.insert(key, ())?;
-            }
-            let mut admin_ids = txn.open_table(ADMIN_IDS)?;
-            for key in self.ids.sorted_keys(c.admin_ids) {
-                admin_ids.insert(key, ())?;
             }
             let mut entities = txn.open_table(ENTITIES)?;
             let mut versions = txn.open_table(VERSIONS)?;
@@ -372,6 +416,15 @@ impl StateStore for EmbeddedStore {
             txn.open_table(META)?.remove(META_PENDING)?;
         }
         txn.commit()?;
+        self.entry_index.apply(entry_ids);
+        self.admin_index.apply(admin_ids);
+        tracing::debug!(
+            entry_ids = self.entry_index.len(),
+            entry_runs = self.entry_index.run_count(),
+            admin_ids = self.admin_index.len(),
+            admin_runs = self.admin_index.run_count(),
+            "id index committed"
+        );
         Ok(())
     }
 }
@@ -382,13 +435,14 @@ impl BatchStore for EmbeddedStore {
         let txn = self.db.begin_read()?;
         let stored = txn.open_table(DECISIONS)?;
         let known = txn.open_table(ENTRY_IDS)?;
+        let blocks = ENTRY_INDEX.open_blocks(&txn)?;
         event_ids
             .iter()
             .map(|id| match stored.get(*id)? {
                 Some(v) => outcome::decode_decision(id, v.value()).map(Some),
                 // Decided by `accesslake ingest`, which keeps ids, not rows:
                 // deciding it again would break idempotency.
-                None if known.get(self.ids.key(id))?.is_some() => Err(Error::Store(format!(
+                None if self.is_known(&known, &self.entry_index, &blocks, id)? => Err(Error::Store(format!(
                     "event {id} was decided by the local pipeline, which keeps no row to return"
                 ))),
                 None => Ok(None),
@@ -400,11 +454,12 @@ impl BatchStore for EmbeddedStore {
         let txn = self.db.begin_read()?;
         let stored = txn.open_table(ADMIN_RECORDS)?;
         let known = txn.open_table(ADMIN_IDS)?;
+        let blocks = ADMIN_INDEX.open_blocks(&txn)?;
         event_ids
             .iter()
             .map(|id| match stored.get(*id)? {
                 Some(v) => outcome::decode_admin(id, v.value()).map(Some),
-                None if known.get(self.ids.key(id))?.is_some() => Err(Error::Store(format!(
+                None if self.is_known(&known, &self.admin_index, &blocks, id)? => Err(Error::Store(format!(
                     "admin event {id} was applied by the local pipeline, which keeps no row to return"
                 ))),
                 None => Ok(None),
@@ -440,7 +495,7 @@ impl BatchStore for EmbeddedStore {
         let mut done = 0;
         let mut conflict = None;
         {
-            let mut tables = BatchTables::open(&txn, self.ids).map_err(stopped(0))?;
+            let mut tables = BatchTables::open(&txn, self).map_err(stopped(0))?;
             for w in writes {
                 match tables.apply(w).map_err(stopped(0))? {
                     None => done += 1,
@@ -470,11 +525,14 @@ struct BatchTables<'t> {
     admin_ids: redb::Table<'t, u128, ()>,
     entities: redb::Table<'t, (&'static str, &'static str, &'static str), &'static [u8]>,
     versions: redb::Table<'t, (&'static str, &'static str, &'static str), i64>,
-    ids: IdHasher,
+    /// Ids recorded by `accesslake ingest`, read only here.
+    entry_blocks: redb::Table<'t, (u64, u128), &'static [u8]>,
+    admin_blocks: redb::Table<'t, (u64, u128), &'static [u8]>,
+    store: &'t EmbeddedStore,
 }
 
 impl<'t> BatchTables<'t> {
-    fn open(txn: &'t redb::WriteTransaction, ids: IdHasher) -> Result<Self> {
+    fn open(txn: &'t redb::WriteTransaction, store: &'t EmbeddedStore) -> Result<Self> {
         Ok(BatchTables {
             decisions: txn.open_table(DECISIONS)?,
             entry_ids: txn.open_table(ENTRY_IDS)?,
@@ -482,7 +540,9 @@ impl<'t> BatchTables<'t> {
             admin_ids: txn.open_table(ADMIN_IDS)?,
             entities: txn.open_table(ENTITIES)?,
             versions: txn.open_table(VERSIONS)?,
-            ids,
+            entry_blocks: ENTRY_INDEX.open_blocks_mut(txn)?,
+            admin_blocks: ADMIN_INDEX.open_blocks_mut(txn)?,
+            store,
         })
     }
 
@@ -492,8 +552,10 @@ impl<'t> BatchTables<'t> {
         match w {
             Write::Entry { decision, presence } => {
                 let id = decision.row.event_id.as_str();
-                let id_key = self.ids.key(id);
-                if self.decisions.get(id)?.is_some() || self.entry_ids.get(id_key)?.is_some() {
+                let s = self.store;
+                if self.decisions.get(id)?.is_some()
+                    || s.is_known(&self.entry_ids, &s.entry_index, &self.entry_blocks, id)?
+                {
                     return Ok(Some(format!("event {id} already decided")));
                 }
                 if let Some(p) = presence {
@@ -510,12 +572,14 @@ impl<'t> BatchTables<'t> {
                 }
                 self.decisions
                     .insert(id, outcome::encode_decision(decision).as_str())?;
-                self.entry_ids.insert(id_key, ())?;
+                self.entry_ids.insert(s.ids.key(id), ())?;
             }
             Write::Admin { record, entity } => {
                 let id = record.row.event_id.as_str();
-                let id_key = self.ids.key(id);
-                if self.admin.get(id)?.is_some() || self.admin_ids.get(id_key)?.is_some() {
+                let s = self.store;
+                if self.admin.get(id)?.is_some()
+                    || s.is_known(&self.admin_ids, &s.admin_index, &self.admin_blocks, id)?
+                {
                     return Ok(Some(format!("admin event {id} already recorded")));
                 }
                 if let Some(e) = entity {
@@ -536,7 +600,7 @@ impl<'t> BatchTables<'t> {
                 }
                 self.admin
                     .insert(id, outcome::encode_admin(record).as_str())?;
-                self.admin_ids.insert(id_key, ())?;
+                self.admin_ids.insert(s.ids.key(id), ())?;
             }
         }
         Ok(None)

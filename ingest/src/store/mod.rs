@@ -9,6 +9,7 @@ pub(crate) mod codec;
 #[cfg(feature = "aws")]
 mod dynamodb;
 mod embedded;
+mod id_index;
 mod memory;
 pub mod outcome;
 
