@@ -262,3 +262,42 @@ fn embedded_store_moves_string_ids_of_an_older_store_into_the_keyed_index() {
         "{names:?}"
     );
 }
+
+/// The batch path (a Lambda-style run against the embedded store) sees the
+/// ids `accesslake ingest` recorded in its sorted runs, and does not decide
+/// them again.
+#[tokio::test(flavor = "multi_thread")]
+async fn ids_decided_by_ingest_are_known_to_the_batch_path() {
+    use accesslake_ingest::BatchStore;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(FixedClock(t("2026-06-01T00:00:00Z")));
+    let mut p = Processor::new(
+        EmbeddedStore::open(&dir.path().join("state.redb")).unwrap(),
+        clock,
+    )
+    .unwrap();
+    let mut events = setup_events();
+    events.push(Event::Entry(entry(
+        "s1",
+        "2026-03-02T10:00:00Z",
+        "d",
+        "c",
+        "in",
+    )));
+    let out = p.process(&events, vec![]).unwrap();
+    p.commit(&out).unwrap();
+
+    let store = p.store();
+    let err = store.decisions(&["s1"]).await.unwrap_err();
+    assert!(
+        err.to_string().contains("decided by the local pipeline"),
+        "{err}"
+    );
+    assert!(store.decisions(&["s9"]).await.unwrap()[0].is_none());
+    let err = store.admin_records(&["a1"]).await.unwrap_err();
+    assert!(
+        err.to_string().contains("applied by the local pipeline"),
+        "{err}"
+    );
+    assert!(store.admin_records(&["zz"]).await.unwrap()[0].is_none());
+}

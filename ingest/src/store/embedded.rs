@@ -40,11 +40,9 @@ use crate::state::{EntityRef, State};
 use crate::{Error, Result};
 
 /// [`IdHasher::key`] of each entry event id decided by `accesslake ingest`.
-const ENTRY_INDEX: IdTables =
-    IdTables::new("entry_id_runs", "entry_id_blocks", "entry_id_filters");
+const ENTRY_INDEX: IdTables = IdTables::new("entry_id_runs", "entry_id_blocks", "entry_id_filters");
 /// [`IdHasher::key`] of each admin event id recorded by `accesslake ingest`.
-const ADMIN_INDEX: IdTables =
-    IdTables::new("admin_id_runs", "admin_id_blocks", "admin_id_filters");
+const ADMIN_INDEX: IdTables = IdTables::new("admin_id_runs", "admin_id_blocks", "admin_id_filters");
 /// [`IdHasher::key`] of each entry event id decided through the batch path
 /// (and, in stores written before [`ENTRY_INDEX`], by `accesslake ingest`).
 const ENTRY_IDS: TableDefinition<u128, ()> = TableDefinition::new("entry_event_keys");
@@ -269,7 +267,6 @@ impl EmbeddedStore {
         &self,
         table: TableDefinition<u128, ()>,
         index: &IdIndex,
-        tables: IdTables,
         ids: &[&str],
     ) -> Result<Vec<bool>> {
         let txn = self.db.begin_read()?;
@@ -288,7 +285,7 @@ impl EmbeddedStore {
                 known[i] = t.get(key)?.is_some();
             }
         }
-        index.mark_known(&tables.open_blocks(&txn)?, &order, &mut known)?;
+        index.mark_known(&index.tables().open_blocks(&txn)?, &order, &mut known)?;
         Ok(known)
     }
 
@@ -372,11 +369,11 @@ impl StateStore for EmbeddedStore {
     }
 
     fn known_entry_ids(&self, ids: &[&str]) -> Result<Vec<bool>> {
-        self.known(ENTRY_IDS, &self.entry_index, ENTRY_INDEX, ids)
+        self.known(ENTRY_IDS, &self.entry_index, ids)
     }
 
     fn known_admin_ids(&self, ids: &[&str]) -> Result<Vec<bool>> {
-        self.known(ADMIN_IDS, &self.admin_index, ADMIN_INDEX, ids)
+        self.known(ADMIN_IDS, &self.admin_index, ids)
     }
 
     fn known_rejected_keys(&self, keys: &[&str]) -> Result<Vec<bool>> {
@@ -442,9 +439,11 @@ impl BatchStore for EmbeddedStore {
                 Some(v) => outcome::decode_decision(id, v.value()).map(Some),
                 // Decided by `accesslake ingest`, which keeps ids, not rows:
                 // deciding it again would break idempotency.
-                None if self.is_known(&known, &self.entry_index, &blocks, id)? => Err(Error::Store(format!(
-                    "event {id} was decided by the local pipeline, which keeps no row to return"
-                ))),
+                None if self.is_known(&known, &self.entry_index, &blocks, id)? => {
+                    Err(Error::Store(format!(
+                        "event {id} was decided by the local pipeline, which keeps no row to return"
+                    )))
+                }
                 None => Ok(None),
             })
             .collect()

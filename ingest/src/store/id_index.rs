@@ -141,6 +141,11 @@ impl IdIndex {
         })
     }
 
+    /// The tables this index lives in.
+    pub(super) fn tables(&self) -> IdTables {
+        self.tables
+    }
+
     /// Ids held, over all runs.
     pub(super) fn len(&self) -> u64 {
         self.runs.iter().map(|r| r.len).sum()
@@ -237,12 +242,12 @@ impl IdIndex {
             let blocks = committed.open_table(self.tables.blocks)?;
             let mut sources = vec![Source::Slice(keys.iter())];
             for r in &merging {
-                sources.push(Source::Run(RunKeys {
+                sources.push(Source::Run(Box::new(RunKeys {
                     range: blocks.range((r.id, 0)..=(r.id, u128::MAX))?,
                     block: Vec::new(),
                     at: 0,
                     run: r.id,
-                }));
+                })));
             }
             let mut heads = BinaryHeap::new();
             for (s, src) in sources.iter_mut().enumerate() {
@@ -363,7 +368,7 @@ impl Filter {
 
     /// Reads one stored part into the blocks from `at`; the next position.
     fn read_part(&mut self, at: usize, bytes: &[u8]) -> Option<usize> {
-        if bytes.len() % 64 != 0 {
+        if !bytes.len().is_multiple_of(64) {
             return None;
         }
         let n = bytes.len() / 64;
@@ -395,7 +400,7 @@ impl Block {
         };
         let (_, v) = row?;
         let keys = v.value().to_vec();
-        if keys.is_empty() || keys.len() % 16 != 0 {
+        if keys.is_empty() || !keys.len().is_multiple_of(16) {
             return Err(corrupt(format!("run {run} has a damaged block")));
         }
         Ok(Some(Block { keys }))
@@ -518,7 +523,7 @@ impl<'t> RunWriter<'t> {
 /// The keys a merge reads: the new run's, or a committed run's in block order.
 enum Source<'a> {
     Slice(std::slice::Iter<'a, u128>),
-    Run(RunKeys),
+    Run(Box<RunKeys>),
 }
 
 struct RunKeys {
@@ -541,7 +546,7 @@ impl Source<'_> {
                     r.block.clear();
                     r.block.extend_from_slice(v.value());
                     r.at = 0;
-                    if r.block.is_empty() || r.block.len() % 16 != 0 {
+                    if r.block.is_empty() || !r.block.len().is_multiple_of(16) {
                         return Err(corrupt(format!("run {} has a damaged block", r.run)));
                     }
                 }
@@ -638,20 +643,39 @@ mod tests {
             assert!(known(&db, &index, &fresh).iter().all(|k| !*k), "commit {n}");
             assert_eq!(index.len(), all.len() as u64);
             // At most FAN_IN - 1 runs per tier, and few tiers.
-            assert!(index.run_count() <= (FAN_IN - 1) * 3, "{} runs", index.run_count());
+            assert!(
+                index.run_count() <= (FAN_IN - 1) * 3,
+                "{} runs",
+                index.run_count()
+            );
         }
-        assert!(index.runs.iter().any(|r| r.tier >= 2), "merges reached tier 2");
+        assert!(
+            index.runs.iter().any(|r| r.tier >= 2),
+            "merges reached tier 2"
+        );
 
         // A reopened index answers the same, from the stored runs alone.
         let reopened = load(&db);
         assert_eq!(
-            reopened.runs.iter().map(|r| (r.id, r.tier, r.len)).collect::<Vec<_>>(),
-            index.runs.iter().map(|r| (r.id, r.tier, r.len)).collect::<Vec<_>>()
+            reopened
+                .runs
+                .iter()
+                .map(|r| (r.id, r.tier, r.len))
+                .collect::<Vec<_>>(),
+            index
+                .runs
+                .iter()
+                .map(|r| (r.id, r.tier, r.len))
+                .collect::<Vec<_>>()
         );
         let mut probe = all.clone();
         probe.extend((0..5_000).map(|_| keygen.next()));
         assert_eq!(known(&db, &reopened, &probe), known(&db, &index, &probe));
-        assert!(reopened.contains(&T.open_blocks(&db.begin_read().unwrap()).unwrap(), all[17]).unwrap());
+        assert!(
+            reopened
+                .contains(&T.open_blocks(&db.begin_read().unwrap()).unwrap(), all[17])
+                .unwrap()
+        );
 
         // Merged runs leave nothing behind: blocks hold exactly the keys.
         let txn = db.begin_read().unwrap();
@@ -700,7 +724,9 @@ mod tests {
         let mut f = Filter::with_blocks(Filter::blocks_for(keys.len() as u64));
         keys.iter().for_each(|k| f.insert(*k));
         assert!(keys.iter().all(|k| f.may_contain(*k)));
-        let passed = (0..100_000).filter(|_| f.may_contain(keygen.next())).count();
+        let passed = (0..100_000)
+            .filter(|_| f.may_contain(keygen.next()))
+            .count();
         // 12 bits per key, 7 probes in one 512-bit block: about 0.5 %.
         assert!(passed < 1_000, "{passed} of 100,000 absent keys passed");
     }
@@ -741,7 +767,10 @@ mod tests {
         let txn = db.begin_write().unwrap();
         txn.open_table(T.runs)
             .unwrap()
-            .insert(id, encode_header(0, 1_000, Filter::blocks_for(1_000) as u64).as_slice())
+            .insert(
+                id,
+                encode_header(0, 1_000, Filter::blocks_for(1_000) as u64).as_slice(),
+            )
             .unwrap();
         txn.open_table(T.filters).unwrap().remove((id, 0)).unwrap();
         txn.commit().unwrap();
