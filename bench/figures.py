@@ -45,6 +45,21 @@ def rows(d):
                     + (f", peak {rep['datafusion_peak_rss_mib']:,.0f} MiB" if "datafusion_peak_rss_mib" in rep else ""),
                     f"{rep['suite_duckdb_s']:.2f} s (DuckDB)",
                     f"{rep['ratio']:.2f}×", "≤ 1.0×", verdict(rep["ratio"] <= 1.0)))
+    big = d.get("reports_100m")
+    if big:
+        failed = big["datafusion_failed"]
+        done = len(big["queries"]) - len(failed)
+        peak = max(q["datafusion_peak_rss_mib"] for q in big["queries"])
+        out.append((f"report suite on {fmt(big['ingest']['events'])} events (one run)",
+                    (f"{len(failed)} of {len(big['queries'])} killed at the memory limit "
+                     f"({', '.join(failed)}); the other {done}: "
+                     if failed else "")
+                    + f"{big['suite_completed_datafusion_s']:.1f} s; peak {fmt(peak)} MiB"
+                    + (" (where the limit stopped it)" if failed else ""),
+                    f"{big['suite_completed_duckdb_s']:.1f} s on the same {done} "
+                    f"(DuckDB; all {len(big['queries'])}: {big['suite_duckdb_s']:.1f} s)",
+                    f"{big['suite_completed_datafusion_s'] / big['suite_completed_duckdb_s']:.2f}×",
+                    "peak ≤ 2 GiB, ratio reported", verdict(not failed and peak <= 2048)))
     lam = d.get("lambda")
     if lam:
         h = lam["entry_handler"]

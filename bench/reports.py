@@ -71,14 +71,19 @@ def peak_rss_mib(args):
     return int(out) / 1024
 
 
-def suite(bin_, lake, catalog, from_date, to_date, repeats):
-    """Every catalog query on both engines, best and median of `repeats` runs."""
-    params = parameters(from_date, to_date)
+def duckdb_over(lake, memory_limit=None):
+    """A DuckDB connection with a view per lake table."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
     for t in TABLES:
         con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{lake}/{t}/*/*.parquet', hive_partitioning = true, hive_types = {{'dt': VARCHAR}})")
-    rows = []
+    return con
+
+
+def catalog_queries(catalog):
+    """(name, Athena SQL, DuckDB SQL with ? placeholders, parameter names in order) of each catalog query."""
     for f in sorted(os.listdir(catalog)):
         name, sql = f[:-4], open(os.path.join(catalog, f)).read()
         used = PARAM.findall(blank(sql))
@@ -87,6 +92,15 @@ def suite(bin_, lake, catalog, from_date, to_date, repeats):
             positional += [sql[last:m.start()], "?"]
             last = m.end()
         duck = sqlglot.transpile("".join(positional) + sql[last:], read="trino", write="duckdb")[0]
+        yield name, sql, duck, used
+
+
+def suite(bin_, lake, catalog, from_date, to_date, repeats):
+    """Every catalog query on both engines, best and median of `repeats` runs."""
+    params = parameters(from_date, to_date)
+    con = duckdb_over(lake)
+    rows = []
+    for name, sql, duck, used in catalog_queries(catalog):
         args = [bin_, "sql", "--lake", lake, "--format", "csv"] + param_args(sql, params)
         df_times, dk_times = [], []
         for _ in range(repeats):

@@ -1,0 +1,102 @@
+"""The report suite at scale (the issue's 100M-event line): a fixture of
+`employees` people over `days` days, ingested on one core, then every catalog
+query once on DataFusion (time and peak memory of the accesslake process)
+and once on DuckDB over the same files. A query that fails or is killed at
+the memory limit is recorded as such, not fatal: at this size the limit is
+part of what is measured. The fixture files are deleted after the ingest (a
+100M-event fixture is 17 GB)."""
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+
+import duckdb
+
+from reports import catalog_queries, duckdb_over, param_args, parameters
+from results import merge
+
+# Runs a command, prints its peak resident memory (KiB), wall seconds and
+# exit code. A child of its own so it does not inherit this process's
+# high-water mark (DuckDB's data).
+LAUNCH = """
+import os, sys, time
+t = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    out = os.environ.get("LAUNCH_OUT", os.devnull)
+    os.dup2(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss, time.perf_counter() - t, os.waitstatus_to_exitcode(status))
+"""
+
+
+def launch(args, out=os.devnull):
+    r = subprocess.run([sys.executable, "-c", LAUNCH] + args, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, env=dict(os.environ, LAUNCH_OUT=out))
+    kib, secs, code = r.stdout.split()
+    return int(kib) / 1024, float(secs), int(code), r.stderr.strip()[-300:]
+
+
+def main(bin_, work, employees, days, catalog, from_date, to_date, duckdb_limit, results):
+    fixture, lake = os.path.join(work, "in"), os.path.join(work, "lake")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    subprocess.run([bin_, "gen", "--seed", "1", "--employees", employees, "--days", days, "--out", fixture],
+                   check=True, stdout=subprocess.DEVNULL)
+    files = [os.path.join(fixture, "admin.jsonl"), os.path.join(fixture, "entries.jsonl")]
+    summary = os.path.join(work, "ingest.json")
+    ingest_rss, ingest_s, code, err = launch(
+        ["/usr/bin/taskset", "-c", "0", bin_, "ingest", "--json", "--lake", lake] + files, summary)
+    if code:
+        sys.exit(f"ingest failed: {err}")
+    lines = json.load(open(summary))["events_read"]
+    shutil.rmtree(fixture)
+    subprocess.run([bin_, "snapshot", "--lake", lake], check=True, stdout=subprocess.DEVNULL)
+    state = os.path.getsize(os.path.join(lake, "_state", "state.redb")) / 2**20
+    print(f"big ingest     {lines:,} lines  {ingest_s:.1f}s  {lines / ingest_s:,.0f} events/s  peak {ingest_rss:,.0f} MiB  "
+          f"state file {state:,.0f} MiB", flush=True)
+
+    params = parameters(from_date, to_date)
+    con = duckdb_over(lake, duckdb_limit)
+    rows = []
+    for name, sql, duck, used in catalog_queries(catalog):
+        args = [bin_, "sql", "--lake", lake, "--format", "csv"] + param_args(sql, params)
+        peak, secs, code, err = launch(args + ["--", sql])
+        row = {"query": name, "datafusion_s": secs, "datafusion_peak_rss_mib": peak, "datafusion_exit": code}
+        if code:
+            row["datafusion_error"] = err or f"killed by signal {-code}"
+        t = time.perf_counter()
+        try:
+            # Drained batch by batch: the answer is computed in full but not
+            # held in Python (door_trail returns millions of rows here).
+            for _ in con.execute(duck, [params[u] for u in used]).fetch_record_batch(1 << 16):
+                pass
+            row["duckdb_s"] = time.perf_counter() - t
+        except duckdb.Error as e:
+            row["duckdb_error"] = str(e)[:300]
+        rows.append(row)
+        print(f"big {name:<18} DataFusion {secs:8.2f}s {peak:8,.0f} MiB"
+              + (f" FAILED ({row['datafusion_error'][:60]})" if code else "")
+              + (f"   DuckDB {row['duckdb_s']:8.2f}s" if "duckdb_s" in row else "   DuckDB FAILED"), flush=True)
+    ok = [r for r in rows if r["datafusion_exit"] == 0 and "duckdb_s" in r]
+    merge(results, {"reports_100m": {
+        "lake": f"accesslake gen --seed 1 --employees {employees} --days {days}",
+        "ingest": {"seconds": ingest_s, "events": lines, "events_per_second": lines / ingest_s,
+                   "peak_rss_mib": ingest_rss, "state_file_mib": state},
+        "memory_limit": os.environ.get("BENCH_BIG_LIMIT_NOTE", "none"),
+        "duckdb_memory_limit": duckdb_limit,
+        "queries": rows,
+        "datafusion_failed": [r["query"] for r in rows if r["datafusion_exit"] != 0],
+        "suite_completed_datafusion_s": sum(r["datafusion_s"] for r in ok),
+        "suite_completed_duckdb_s": sum(r["duckdb_s"] for r in ok),
+        "suite_duckdb_s": sum(r.get("duckdb_s", 0) for r in rows),
+        "duckdb_process_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}})
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:10])
