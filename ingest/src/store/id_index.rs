@@ -382,6 +382,13 @@ impl Filter {
     }
 }
 
+/// The key stored at byte `at` of a block (blocks are checked to hold whole keys).
+fn stored_key(block: &[u8], at: usize) -> u128 {
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&block[at..at + 16]);
+    u128::from_le_bytes(b)
+}
+
 /// One stored block of a run, read for a lookup.
 struct Block {
     keys: Vec<u8>,
@@ -411,9 +418,7 @@ impl Block {
     }
 
     fn key(&self, i: usize) -> u128 {
-        let mut b = [0u8; 16];
-        b.copy_from_slice(&self.keys[i * 16..i * 16 + 16]);
-        u128::from_le_bytes(b)
+        stored_key(&self.keys, i * 16)
     }
 
     /// Whether `key` lies between this block's first and last keys.
@@ -550,10 +555,9 @@ impl Source<'_> {
                         return Err(corrupt(format!("run {} has a damaged block", r.run)));
                     }
                 }
-                let mut b = [0u8; 16];
-                b.copy_from_slice(&r.block[r.at..r.at + 16]);
+                let key = stored_key(&r.block, r.at);
                 r.at += 16;
-                Ok(Some(u128::from_le_bytes(b)))
+                Ok(Some(key))
             }
         }
     }
