@@ -19,8 +19,6 @@ pub struct ChunkOutput {
     pub admin: Vec<AdminRecord>,
     pub rejected: Vec<Rejected>,
     pub stats: Stats,
-    entry_ids: Vec<String>,
-    admin_ids: Vec<String>,
     rejected_keys: Vec<String>,
 }
 
@@ -141,7 +139,6 @@ impl<S: StateStore> Processor<S> {
                         Outcome::Denied => out.stats.denied += 1,
                     }
                     *out.stats.by_reason.entry(d.reason).or_default() += 1;
-                    out.entry_ids.push(e.event_id.clone());
                     out.decisions.push(d);
                 }
                 Event::Admin(a) => {
@@ -156,7 +153,6 @@ impl<S: StateStore> Processor<S> {
                     } else {
                         out.stats.admin_not_applied += 1;
                     }
-                    out.admin_ids.push(a.event_id.clone());
                     out.admin.push(rec);
                 }
             }
@@ -181,15 +177,19 @@ impl<S: StateStore> Processor<S> {
         Ok(out)
     }
 
-    /// Makes a processed chunk durable: its event ids, rejected keys and every
-    /// entity it changed, in one store transaction.
+    /// Makes a processed chunk durable: the ids of its decisions and admin
+    /// records, its rejected keys and every entity it changed, in one store
+    /// transaction.
     pub fn commit(&mut self, out: &ChunkOutput) -> Result<()> {
         let dirty = self.state.take_dirty();
+        // Every decided entry and every recorded admin event has its row.
+        let entry_ids: Vec<&str> = out.decisions.iter().map(|d| d.event_id.as_str()).collect();
+        let admin_ids: Vec<&str> = out.admin.iter().map(|a| a.event_id.as_str()).collect();
         self.store.commit(&Commit {
             state: &self.state,
             dirty: &dirty,
-            entry_ids: &out.entry_ids,
-            admin_ids: &out.admin_ids,
+            entry_ids: &entry_ids,
+            admin_ids: &admin_ids,
             rejected_keys: &out.rejected_keys,
         })
     }

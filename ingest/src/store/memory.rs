@@ -64,8 +64,10 @@ impl StateStore for MemoryStore {
 
     fn commit(&mut self, c: &Commit<'_>) -> Result<()> {
         self.rejected_keys.extend(c.rejected_keys.iter().cloned());
-        self.entry_ids.extend(c.entry_ids.iter().cloned());
-        self.admin_ids.extend(c.admin_ids.iter().cloned());
+        self.entry_ids
+            .extend(c.entry_ids.iter().map(|id| id.to_string()));
+        self.admin_ids
+            .extend(c.admin_ids.iter().map(|id| id.to_string()));
         for e in c.dirty {
             match codec::encode(c.state, e) {
                 Some(v) => self.entities.insert(key(e), v),

@@ -29,9 +29,9 @@ pub struct Commit<'a> {
     /// Entities (and presence pairs) changed since the last commit.
     pub dirty: &'a [EntityRef],
     /// Entry event ids decided in this chunk.
-    pub entry_ids: &'a [String],
+    pub entry_ids: &'a [&'a str],
     /// Admin event ids recorded (applied or not) in this chunk.
-    pub admin_ids: &'a [String],
+    pub admin_ids: &'a [&'a str],
     /// Keys of rejected records landed in this chunk ([`rejected_key`]).
     pub rejected_keys: &'a [String],
 }
