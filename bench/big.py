@@ -16,31 +16,8 @@ import time
 
 import duckdb
 
-from reports import catalog_queries, duckdb_over, param_args, parameters
+from reports import catalog_queries, duckdb_over, launch, param_args, parameters
 from results import merge
-
-# Runs a command, prints its peak resident memory (KiB), wall seconds and
-# exit code. A child of its own so it does not inherit this process's
-# high-water mark (DuckDB's data).
-LAUNCH = """
-import os, sys, time
-t = time.perf_counter()
-pid = os.fork()
-if pid == 0:
-    out = os.environ.get("LAUNCH_OUT", os.devnull)
-    os.dup2(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
-    os.execv(sys.argv[1], sys.argv[1:])
-_, status, usage = os.wait4(pid, 0)
-print(usage.ru_maxrss, time.perf_counter() - t, os.waitstatus_to_exitcode(status))
-"""
-
-
-def launch(args, out=os.devnull):
-    r = subprocess.run([sys.executable, "-c", LAUNCH] + args, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, env=dict(os.environ, LAUNCH_OUT=out))
-    kib, secs, code = r.stdout.split()
-    return int(kib) / 1024, float(secs), int(code), r.stderr.strip()[-300:]
-
 
 def main(bin_, work, employees, days, catalog, from_date, to_date, duckdb_limit, results):
     fixture, lake = os.path.join(work, "in"), os.path.join(work, "lake")

@@ -50,25 +50,37 @@ def param_args(sql, params):
     return args
 
 
-# Runs a command from a small process and prints its peak memory (KiB). A
-# child forked from this process (which holds DuckDB's data) would report
-# this process's peak as its own: Linux keeps the high-water mark across exec.
-PEAK = """
-import os, sys
+# Runs a command from a small process and prints its peak resident memory
+# (KiB), wall seconds and exit code. A child forked from this process (which
+# holds DuckDB's data) would report this process's peak as its own: Linux
+# keeps the high-water mark across exec.
+LAUNCH = """
+import os, sys, time
+t = time.perf_counter()
 pid = os.fork()
 if pid == 0:
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    out = os.environ.get("LAUNCH_OUT", os.devnull)
+    os.dup2(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
     os.execv(sys.argv[1], sys.argv[1:])
 _, status, usage = os.wait4(pid, 0)
-print(usage.ru_maxrss)
-sys.exit(os.waitstatus_to_exitcode(status))
+print(usage.ru_maxrss, time.perf_counter() - t, os.waitstatus_to_exitcode(status))
 """
+
+
+def launch(args, out=os.devnull):
+    """One run of `args` (standard output to `out`): peak MiB, seconds, exit code, end of standard error."""
+    r = subprocess.run([sys.executable, "-c", LAUNCH] + args, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, env=dict(os.environ, LAUNCH_OUT=out))
+    kib, secs, code = r.stdout.split()
+    return int(kib) / 1024, float(secs), int(code), r.stderr.strip()[-300:]
 
 
 def peak_rss_mib(args):
     """Peak resident memory of one run of `args`, in MiB (a run of its own, untimed)."""
-    out = subprocess.run([sys.executable, "-c", PEAK] + args, check=True, stdout=subprocess.PIPE).stdout
-    return int(out) / 1024
+    peak, _, code, err = launch(args)
+    if code:
+        sys.exit(f"{args[0]} failed ({code}): {err}")
+    return peak
 
 
 def duckdb_over(lake, memory_limit=None):
