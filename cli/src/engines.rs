@@ -47,6 +47,11 @@ pub struct EngineArgs {
     /// what Athena bills for that many (always on with --engine athena).
     #[arg(long)]
     pub stats: bool,
+    /// Memory a DataFusion query may hold in its sorts, groups and joins;
+    /// past it sorts and groups spill to the temporary folder (TMPDIR).
+    #[arg(long, env = "ACCESSLAKE_QUERY_MEMORY", default_value = "1GiB",
+          value_parser = crate::parse_size)]
+    pub memory: u64,
 }
 
 /// The `catalog` actions.
@@ -81,21 +86,23 @@ pub async fn open(on: &EngineArgs) -> anyhow::Result<Box<dyn QueryEngine>> {
             let lake = lake.ok_or_else(|| {
                 anyhow::anyhow!("--lake is needed (a lake folder), or --engine athena")
             })?;
-            Ok(Box::new(open_lake(lake).await?))
+            Ok(Box::new(open_lake(lake, on.memory).await?))
         }
         EngineKind::Athena => athena_engine(lake, athena).await,
     }
 }
 
-/// DataFusion over a lake folder, or a clear error when it is not one.
-pub async fn open_lake(lake: &Path) -> anyhow::Result<DataFusionEngine> {
+/// DataFusion over a lake folder (queries holding at most `memory` bytes
+/// before they spill), or a clear error when it is not one.
+pub async fn open_lake(lake: &Path, memory: u64) -> anyhow::Result<DataFusionEngine> {
     if !lake.join("decisions").is_dir() && !lake.join("admin_events").is_dir() {
         anyhow::bail!(
             "{} is not a lake (no decisions/ or admin_events/ folder); run `accesslake ingest` first",
             lake.display()
         );
     }
-    Ok(DataFusionEngine::local(lake).await?)
+    let memory = usize::try_from(memory).unwrap_or(usize::MAX);
+    Ok(DataFusionEngine::local_with_memory(lake, memory).await?)
 }
 
 #[cfg(feature = "aws")]

@@ -212,6 +212,40 @@ enum Command {
     },
 }
 
+/// Runs one statement of `accesslake sql` and prints its answer: CSV batch
+/// by batch as the engine produces them (an answer of any size in the
+/// memory of one batch), a table once it has every row (to size columns).
+async fn sql_answer(
+    engine: &dyn QueryEngine,
+    text: &str,
+    params: &Params,
+    format: Format,
+) -> anyhow::Result<()> {
+    use futures::TryStreamExt;
+    use std::io::Write;
+    let mut answer = engine.sql_stream(text, params).await?;
+    let columns: Vec<&str> = answer
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    if format == Format::Table {
+        let batches: Vec<_> = answer.batches.try_collect().await?;
+        let (_, rows) = batches_to_rows(&batches);
+        print!("{}", render::table(&columns, &rows, 60));
+        return Ok(());
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    out.write_all(render::csv_rows(&columns, &[]).as_bytes())?;
+    while let Some(batch) = answer.batches.try_next().await? {
+        let (_, rows) = batches_to_rows(std::slice::from_ref(&batch));
+        out.write_all(render::csv_body(&rows).as_bytes())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
 /// `128MiB`, `64KiB`, `1GiB`, `500MB` or a byte count.
 fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
@@ -496,20 +530,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let engine = engine.as_ref();
                 match query {
                     Some(q) => {
-                        let params = Params(params.into_iter().collect());
-                        let batches = engine.sql_with_params(&q, &params).await;
-                        engines::print_stats(&engine.take_stats(), on.stats);
-                        let batches = batches?;
-                        let (columns, rows) = batches_to_rows(&batches);
-                        let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-                        match format {
-                            Format::Csv => print!("{}", render::csv_rows(&columns, &rows)),
-                            Format::Json => {
-                                anyhow::bail!("--format json is for reports; use csv or table")
-                            }
-                            Format::Table => print!("{}", render::table(&columns, &rows, 60)),
+                        if format == Format::Json {
+                            anyhow::bail!("--format json is for reports; use csv or table");
                         }
-                        Ok(())
+                        let params = Params(params.into_iter().collect());
+                        let answer = sql_answer(engine, &q, &params, format).await;
+                        engines::print_stats(&engine.take_stats(), on.stats);
+                        answer
                     }
                     None => sql_loop(engine, on.stats).await,
                 }
@@ -586,7 +613,7 @@ fn demo(dir: &std::path::Path, employees: u32, days: u32) -> anyhow::Result<()> 
     let out = dir.join("reports");
     std::fs::create_dir_all(&out)?;
     let reports = rt.block_on(async {
-        let engine = open_lake(&lake).await?;
+        let engine = open_lake(&lake, accesslake_queries::DEFAULT_MEMORY_LIMIT as u64).await?;
         let mut done = Vec::new();
         for def in accesslake_reports::REPORTS {
             let args = if def.params == ReportParams::DaysAt {

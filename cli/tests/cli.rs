@@ -387,6 +387,52 @@ fn report_and_sql_commands() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let n: u64 = text(&out.stdout).lines().nth(1).unwrap().parse().unwrap();
     assert!(n > 100);
+    // CSV is written batch by batch as the engine answers (a batch per
+    // file here): every row once, and the header of an empty answer.
+    let count = |sql: &str| -> u64 {
+        let out = accesslake(&["sql", "--lake", l, "--format", "csv", sql]);
+        text(&out.stdout).lines().nth(1).unwrap().parse().unwrap()
+    };
+    let out = accesslake(&[
+        "sql",
+        "--lake",
+        l,
+        "--format",
+        "csv",
+        "SELECT event_id, occurred_at FROM decisions",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let all = text(&out.stdout);
+    let mut lines: Vec<&str> = all.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.remove(0), "event_id,occurred_at");
+    assert_eq!(lines.len() as u64, count("SELECT count(*) FROM decisions"));
+    lines.sort_unstable();
+    lines.dedup();
+    assert_eq!(
+        lines.len() as u64,
+        count("SELECT count(DISTINCT event_id) FROM decisions")
+    );
+    let out = accesslake(&[
+        "sql",
+        "--lake",
+        l,
+        "--format",
+        "csv",
+        "SELECT event_id, reason FROM decisions WHERE reason = 'no such reason'",
+    ]);
+    assert_eq!(text(&out.stdout), "event_id,reason\r\n");
+    // A query that needs more memory than --memory allows fails and says why.
+    assert_fails_with(
+        &[
+            "sql",
+            "--lake",
+            l,
+            "--memory",
+            "1KiB",
+            "SELECT d.event_id FROM decisions d JOIN decisions e ON d.card_id = e.card_id",
+        ],
+        "Resources exhausted",
+    );
     // A parameter is a value, not SQL.
     let out = accesslake(&[
         "sql",

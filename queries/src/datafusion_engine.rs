@@ -1,7 +1,10 @@
 //! The DataFusion engine: the lake's tables registered from any object store
 //! with their `dt` partition column, so `dt` filters prune whole folders.
 
+use std::num::NonZeroUsize;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use accesslake_model::Table;
@@ -13,20 +16,27 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::scalar::ScalarValue;
 
-use crate::engine::QueryStats;
+use crate::engine::{BatchStream, QueryStats};
 use crate::params::Value;
 use crate::{Error, Params, Query, QueryEngine, Result};
+
+/// The memory a query may hold for its sorts, groups and joins before the
+/// ones that can spill write to temporary files, unless told otherwise.
+pub const DEFAULT_MEMORY_LIMIT: usize = 1 << 30;
 
 /// DataFusion over a lake folder or object store.
 pub struct DataFusionEngine {
     ctx: SessionContext,
-    stats: Mutex<Vec<QueryStats>>,
+    stats: Arc<Mutex<Vec<QueryStats>>>,
 }
 
 impl std::fmt::Debug for DataFusionEngine {
@@ -38,10 +48,16 @@ impl std::fmt::Debug for DataFusionEngine {
 impl DataFusionEngine {
     /// Opens the lake in a local folder.
     pub async fn local(dir: &std::path::Path) -> Result<Self> {
+        Self::local_with_memory(dir, DEFAULT_MEMORY_LIMIT).await
+    }
+
+    /// Opens the lake in a local folder; queries hold at most about
+    /// `memory_limit` bytes in their sorts, groups and joins.
+    pub async fn local_with_memory(dir: &std::path::Path, memory_limit: usize) -> Result<Self> {
         let abs = std::fs::canonicalize(dir)
             .map_err(|e| Error::Lake(format!("{}: {e}", dir.display())))?;
         let root = format!("file://{}/", abs.display());
-        Self::open(&root, None).await
+        Self::open_with_memory(&root, None, memory_limit).await
     }
 
     /// Opens a lake at `root` (`file:///…/` or `s3://bucket/prefix/`), reading
@@ -49,6 +65,18 @@ impl DataFusionEngine {
     pub async fn open(
         root: &str,
         store: Option<Arc<dyn object_store::ObjectStore>>,
+    ) -> Result<Self> {
+        Self::open_with_memory(root, store, DEFAULT_MEMORY_LIMIT).await
+    }
+
+    /// [`Self::open`] with a memory limit. Sorts and grouped aggregations
+    /// that reach it spill to files in the system's temporary folder and go
+    /// on; what cannot spill (a hash join's build side) fails with an error
+    /// that names the largest consumers, never by exhausting the machine.
+    pub async fn open_with_memory(
+        root: &str,
+        store: Option<Arc<dyn object_store::ObjectStore>>,
+        memory_limit: usize,
     ) -> Result<Self> {
         let mut config = SessionConfig::new()
             .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()))
@@ -67,10 +95,23 @@ impl DataFusionEngine {
         // memory by 0.2-0.8 GiB, for no faster plan. Row groups and pages
         // are still pruned by their statistics as each file is opened.
         config.options_mut().execution.collect_statistics = false;
+        // Each sort sets aside memory to merge what it spilled (10 MB unless
+        // told); under a small limit that alone would exhaust the pool.
+        let merge = &mut config.options_mut().execution.sort_spill_reservation_bytes;
+        *merge = (*merge).min(memory_limit / 64);
+        let pool = TrackConsumersPool::new(
+            FairSpillPool::new(memory_limit),
+            NonZeroUsize::new(5).unwrap_or(NonZeroUsize::MIN),
+        );
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(pool))
+            .build_arc()?;
         let state = SessionStateBuilder::new()
             .with_config(config)
+            .with_runtime_env(runtime)
             .with_default_features()
-            .with_physical_optimizer_rule(Arc::new(crate::row_number::RowNumberWholeInput))
+            .with_physical_optimizer_rule(Arc::new(crate::row_number::StreamingRowNumber))
+            .with_physical_optimizer_rule(Arc::new(crate::compact_views::CompactViewsBeforeSort))
             .build();
         let ctx = SessionContext::new_with_state(state);
         if let Some(store) = store {
@@ -99,7 +140,7 @@ impl DataFusionEngine {
         }
         Ok(DataFusionEngine {
             ctx,
-            stats: Mutex::new(Vec::new()),
+            stats: Arc::new(Mutex::new(Vec::new())),
         })
     }
 
@@ -110,27 +151,80 @@ impl DataFusionEngine {
     /// Runs the query and records its time and the bytes it read from the
     /// lake's Parquet files (the measure Athena bills).
     async fn collect(&self, label: &str, df: DataFrame) -> Result<Vec<RecordBatch>> {
+        use futures::TryStreamExt;
+        self.stream(label, df).await?.batches.try_collect().await
+    }
+
+    /// Starts the query; its stats are recorded when the stream ends.
+    async fn stream(&self, label: &str, df: DataFrame) -> Result<BatchStream> {
         let started = Instant::now();
         let task = Arc::new(df.task_ctx());
         let plan = df.create_physical_plan().await?;
-        let batches = datafusion::physical_plan::collect(Arc::clone(&plan), task)
-            .await?
-            .iter()
-            .map(utf8_batch)
-            .collect::<Result<Vec<_>>>()?;
-        let stats = QueryStats {
-            label: label.to_string(),
-            engine: "datafusion",
-            query_id: None,
-            elapsed: started.elapsed(),
-            engine_millis: None,
-            bytes_scanned: Some(bytes_scanned(plan.as_ref())),
-        };
-        if let Ok(mut all) = self.stats.lock() {
-            all.push(stats);
-        }
-        Ok(batches)
+        let inner = datafusion::physical_plan::execute_stream(Arc::clone(&plan), task)?;
+        let schema = utf8_schema(&inner.schema());
+        Ok(BatchStream {
+            schema,
+            batches: Box::pin(StatsOnEnd {
+                inner,
+                plan,
+                label: label.to_string(),
+                started,
+                stats: Some(Arc::clone(&self.stats)),
+            }),
+        })
     }
+}
+
+/// A query's batches as Utf8, recording the query's stats at the end.
+struct StatsOnEnd {
+    inner: SendableRecordBatchStream,
+    plan: Arc<dyn ExecutionPlan>,
+    label: String,
+    started: Instant,
+    stats: Option<Arc<Mutex<Vec<QueryStats>>>>,
+}
+
+impl futures::Stream for StatsOnEnd {
+    type Item = Result<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.inner.as_mut().poll_next(cx) {
+            Poll::Ready(Some(batch)) => Poll::Ready(Some(
+                batch.map_err(Error::from).and_then(|b| utf8_batch(&b)),
+            )),
+            Poll::Ready(None) => {
+                if let Some(stats) = self.stats.take() {
+                    let s = QueryStats {
+                        label: std::mem::take(&mut self.label),
+                        engine: "datafusion",
+                        query_id: None,
+                        elapsed: self.started.elapsed(),
+                        engine_millis: None,
+                        bytes_scanned: Some(bytes_scanned(self.plan.as_ref())),
+                    };
+                    if let Ok(mut all) = stats.lock() {
+                        all.push(s);
+                    }
+                }
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// `schema` with its Utf8View fields as Utf8, the type reports read.
+fn utf8_schema(schema: &arrow_schema::Schema) -> arrow_schema::SchemaRef {
+    Arc::new(arrow_schema::Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Utf8View => Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8)),
+                _ => Arc::clone(f),
+            })
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// `schema` with its Utf8 fields as Utf8View, the type scans produce.
@@ -157,21 +251,15 @@ fn utf8_batch(batch: &RecordBatch) -> Result<RecordBatch> {
     {
         return Ok(batch.clone());
     }
-    let mut fields = Vec::new();
-    let mut columns = Vec::new();
-    for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
-        if f.data_type() == &DataType::Utf8View {
-            fields.push(Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8)));
-            columns.push(datafusion::arrow::compute::cast(c, &DataType::Utf8)?);
-        } else {
-            fields.push(Arc::clone(f));
-            columns.push(Arc::clone(c));
-        }
-    }
-    Ok(RecordBatch::try_new(
-        Arc::new(arrow_schema::Schema::new(fields)),
-        columns,
-    )?)
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| match c.data_type() {
+            DataType::Utf8View => datafusion::arrow::compute::cast(c, &DataType::Utf8),
+            _ => Ok(Arc::clone(c)),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(utf8_schema(&batch.schema()), columns)?)
 }
 
 /// The bytes the plan's Parquet scans read (footers, column chunks and
@@ -193,6 +281,15 @@ fn scalar(v: &Value) -> ScalarValue {
         Value::Timestamp(t) => ScalarValue::TimestampMicrosecond(Some(*t), Some("UTC".into())),
         Value::Text(s) => ScalarValue::Utf8(Some(s.clone())),
     }
+}
+
+/// Every parameter, bound by DataFusion; ones the text does not use are ignored.
+fn values(params: &Params) -> Vec<(&str, ScalarValue)> {
+    params
+        .0
+        .iter()
+        .map(|(k, v)| (k.as_str(), scalar(v)))
+        .collect()
 }
 
 #[async_trait::async_trait]
@@ -218,18 +315,22 @@ impl QueryEngine for DataFusionEngine {
 
     /// Each value bound by DataFusion; parameters the text does not use are ignored.
     async fn sql_with_params(&self, text: &str, params: &Params) -> Result<Vec<RecordBatch>> {
-        let values: Vec<(&str, ScalarValue)> = params
-            .0
-            .iter()
-            .map(|(k, v)| (k.as_str(), scalar(v)))
-            .collect();
+        use futures::TryStreamExt;
+        self.sql_stream(text, params)
+            .await?
+            .batches
+            .try_collect()
+            .await
+    }
+
+    async fn sql_stream(&self, text: &str, params: &Params) -> Result<BatchStream> {
         let df = self.ctx.sql(text).await?;
-        let df = if values.is_empty() {
+        let df = if params.0.is_empty() {
             df
         } else {
-            df.with_param_values(values)?
+            df.with_param_values(values(params))?
         };
-        self.collect("sql", df).await
+        self.stream("sql", df).await
     }
 
     fn take_stats(&self) -> Vec<QueryStats> {

@@ -1,8 +1,20 @@
 //! The seam between the catalog and the engines that run it.
 
+use std::pin::Pin;
+
 use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use futures::Stream;
 
 use crate::{Params, Query, Result};
+
+/// Result batches as the engine produces them: a caller that writes each
+/// one out holds one batch at a time, not the whole answer.
+pub struct BatchStream {
+    /// The columns of every batch (known before the first row).
+    pub schema: SchemaRef,
+    pub batches: Pin<Box<dyn Stream<Item = Result<RecordBatch>> + Send>>,
+}
 
 /// Runs catalog queries (and analysts' SQL) against the lake tables:
 /// `decisions`, `admin_events`, `rejected` and the snapshots `employees`,
@@ -21,6 +33,20 @@ pub trait QueryEngine: Send + Sync {
     /// Runs SQL text whose `$name` placeholders are bound to `params` by the
     /// engine (`accesslake sql --param`).
     async fn sql_with_params(&self, text: &str, params: &Params) -> Result<Vec<RecordBatch>>;
+
+    /// [`Self::sql_with_params`] as a stream of batches. An engine that only
+    /// answers whole (Athena pages its results) hands over what it collected.
+    async fn sql_stream(&self, text: &str, params: &Params) -> Result<BatchStream> {
+        let batches = self.sql_with_params(text, params).await?;
+        let schema = batches.first().map_or_else(
+            || std::sync::Arc::new(arrow_schema::Schema::empty()),
+            RecordBatch::schema,
+        );
+        Ok(BatchStream {
+            schema,
+            batches: Box::pin(futures::stream::iter(batches.into_iter().map(Ok))),
+        })
+    }
 
     /// What the queries run since the last call cost, oldest first (Athena
     /// reports bytes scanned; an engine that measures nothing returns none).

@@ -11,6 +11,7 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod catalog;
+mod compact_views;
 mod datafusion_engine;
 mod engine;
 pub mod glue;
@@ -19,8 +20,8 @@ mod row_number;
 mod view_min_max;
 
 pub use catalog::{CATALOG, Query, query};
-pub use datafusion_engine::{DataFusionEngine, json_extract_scalar};
-pub use engine::{QueryEngine, QueryStats, athena_billed_bytes, athena_cost_usd};
+pub use datafusion_engine::{DEFAULT_MEMORY_LIMIT, DataFusionEngine, json_extract_scalar};
+pub use engine::{BatchStream, QueryEngine, QueryStats, athena_billed_bytes, athena_cost_usd};
 pub use params::{Params, Value};
 
 /// Errors of the query stage.

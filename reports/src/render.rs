@@ -11,26 +11,32 @@ pub fn csv(r: &Report) -> String {
 
 /// CSV of any columns and rows.
 pub fn csv_rows(columns: &[&str], rows: &[Vec<Cell>]) -> String {
-    let line = |cells: Vec<String>| {
-        cells
-            .into_iter()
-            .map(|c| {
-                if c.contains([',', '"', '\n', '\r']) {
-                    format!("\"{}\"", c.replace('"', "\"\""))
-                } else {
-                    c
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    let mut out = line(columns.iter().map(|c| c.to_string()).collect());
-    out.push_str("\r\n");
-    for row in rows {
-        out.push_str(&line(row.iter().map(Cell::text).collect()));
-        out.push_str("\r\n");
-    }
+    let mut out = csv_line(columns.iter().map(|c| c.to_string()));
+    out.push_str(&csv_body(rows));
     out
+}
+
+/// CSV lines of `rows` without a header, for an answer written in parts.
+pub fn csv_body(rows: &[Vec<Cell>]) -> String {
+    rows.iter()
+        .map(|row| csv_line(row.iter().map(Cell::text)))
+        .collect()
+}
+
+/// One CSV line (RFC 4180 quoting) ending in CRLF.
+fn csv_line(cells: impl Iterator<Item = String>) -> String {
+    let mut line = cells
+        .map(|c| {
+            if c.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", c.replace('"', "\"\""))
+            } else {
+                c
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
 }
 
 fn json_value(c: &Cell) -> serde_json::Value {
