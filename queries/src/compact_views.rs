@@ -124,12 +124,21 @@ impl ExecutionPlan for CompactViewsExec {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let input = self.input.execute(partition, context)?;
-        let stream = input.map(|batch| compact(batch?));
-        Ok(Box::pin(RecordBatchStreamAdapter::new(
-            self.schema(),
-            Box::pin(stream) as Pin<Box<dyn Stream<Item = Result<RecordBatch>> + Send>>,
-        )))
+        Ok(map_batches(input, self.schema(), compact))
     }
+}
+
+/// `input` with `f` applied to each batch, as a stream of `schema`.
+pub(crate) fn map_batches(
+    input: SendableRecordBatchStream,
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    mut f: impl FnMut(RecordBatch) -> Result<RecordBatch> + Send + 'static,
+) -> SendableRecordBatchStream {
+    let stream = input.map(move |batch| f(batch?));
+    Box::pin(RecordBatchStreamAdapter::new(
+        schema,
+        Box::pin(stream) as Pin<Box<dyn Stream<Item = Result<RecordBatch>> + Send>>,
+    ))
 }
 
 /// `batch` with every view column that uses less than half of the bytes its

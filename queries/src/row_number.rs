@@ -12,7 +12,6 @@
 //! count into the next batch. It holds one batch, so a window over any
 //! number of rows runs in the memory of its sort, which can spill.
 
-use std::pin::Pin;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt64Array};
@@ -23,12 +22,10 @@ use datafusion::config::ConfigOptions;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::execution_plan::{ChildrenPropertiesMode, ReplaceChildrenOptions};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::windows::{BoundedWindowAggExec, StandardWindowExpr, WindowUDFExpr};
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, InputOrderMode, PhysicalExpr, PlanProperties,
 };
-use futures::{Stream, StreamExt};
 
 #[derive(Debug, Default)]
 pub struct StreamingRowNumber;
@@ -183,11 +180,11 @@ impl ExecutionPlan for RowNumberExec {
             schema: self.schema(),
             last: None,
         };
-        let stream = input.map(move |batch| numbering.number(batch?));
-        Ok(Box::pin(RecordBatchStreamAdapter::new(
+        Ok(crate::compact_views::map_batches(
+            input,
             self.schema(),
-            Box::pin(stream) as Pin<Box<dyn Stream<Item = Result<RecordBatch>> + Send>>,
-        )))
+            move |batch| numbering.number(batch),
+        ))
     }
 }
 

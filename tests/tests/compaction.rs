@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use accesslake_ingest::{EmbeddedStore, StateStore, snapshot};
 use accesslake_model::{Table, parse_rfc3339, utc_date};
 use accesslake_queries::DataFusionEngine;
-use accesslake_reports::{REPORTS, ReportArgs, render, run_report};
+use accesslake_reports::ReportArgs;
 use accesslake_transform::Lake;
 use accesslake_transform::compact::{self, CompactOptions, MANIFEST, Metrics};
 use arrow_array::cast::AsArray;
@@ -127,19 +127,10 @@ fn all_reports(lake: &Path) -> Vec<(&'static str, String)> {
         door_id: Some("hq-lobby-main".into()),
         days: Some(2),
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let engine = DataFusionEngine::local(lake).await.unwrap();
-        let mut out = Vec::new();
-        for def in REPORTS {
-            let r = run_report(&engine, def, &args).await.unwrap();
-            out.push((def.name, render::csv(&r)));
-        }
-        out
-    })
+    every_report(
+        &rt().block_on(DataFusionEngine::local(lake)).unwrap(),
+        &args,
+    )
 }
 
 fn assert_reports(lake: &Path, want: &[(&'static str, String)], when: &str) {

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use accesslake_model::parse_rfc3339;
 use accesslake_queries::{DataFusionEngine, QueryEngine};
-use accesslake_reports::{REPORTS, ReportArgs, render, run_report};
+use accesslake_reports::ReportArgs;
 use common::*;
 
 /// Events per ingest chunk: a file per table, day and 2,000 events, as
@@ -35,20 +35,7 @@ fn reports(engine: &DataFusionEngine) -> Vec<(&'static str, String)> {
         door_id: Some("hq-lobby-main".into()),
         days: Some(2),
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let mut out = Vec::new();
-        for def in REPORTS {
-            let r = run_report(engine, def, &args)
-                .await
-                .unwrap_or_else(|e| panic!("{}: {e}", def.name));
-            out.push((def.name, render::csv(&r)));
-        }
-        out
-    })
+    every_report(engine, &args)
 }
 
 #[test]

@@ -284,6 +284,27 @@ pub fn ingest_failing(lake: &Path, files: &[PathBuf], chunk: usize, allow: usize
     .is_err()
 }
 
+/// Every report of SPEC 6 on `engine` with `args`, rendered as CSV.
+pub fn every_report(
+    engine: &accesslake_queries::DataFusionEngine,
+    args: &accesslake_reports::ReportArgs,
+) -> Vec<(&'static str, String)> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut out = Vec::new();
+        for def in accesslake_reports::REPORTS {
+            let r = accesslake_reports::run_report(engine, def, args)
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", def.name));
+            out.push((def.name, accesslake_reports::render::csv(&r)));
+        }
+        out
+    })
+}
+
 /// A generated fixture in a temporary folder.
 pub fn fixture(dir: &Path, employees: u32, days: u32, seed: u64) -> Vec<PathBuf> {
     let cfg = accesslake_fixtures::GenConfig {
