@@ -15,8 +15,10 @@ use common::*;
 /// Events per ingest chunk: a file per table, day and 2,000 events, as
 /// Lambda batches leave them.
 const CHUNK: usize = 2_000;
-/// The limit under test: far below what the fixture's sorts hold.
-const SMALL: usize = 16 << 20;
+/// The limit under test: below what the fixture's sorts hold, above what a
+/// plan's operators need for a batch each (a 16 MiB pool shared by a dozen
+/// operators leaves under 2 MB apiece, less than one batch of a grouping).
+const SMALL: usize = 64 << 20;
 /// A limit the fixture never reaches.
 const AMPLE: usize = 16 << 30;
 
@@ -61,9 +63,14 @@ fn reports_spill_and_answer_as_without_a_limit() {
         door_trail.1.lines().count()
     );
 
-    // The limit is what made the difference: a sort of every decision spills.
+    // The limit is what made the difference: a sort of every decision eight
+    // times over (about 200 MB of rows) spills.
     let plan = rt()
-        .block_on(small.sql("EXPLAIN ANALYZE SELECT * FROM decisions ORDER BY event_id"))
+        .block_on(small.sql(
+            "EXPLAIN ANALYZE SELECT d.*, n FROM decisions d \
+             CROSS JOIN (VALUES (1), (2), (3), (4), (5), (6), (7), (8)) AS c(n) \
+             ORDER BY event_id, n",
+        ))
         .unwrap();
     let plan = format!("{:?}", plan);
     let spills: u64 = plan
