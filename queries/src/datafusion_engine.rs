@@ -215,26 +215,26 @@ impl futures::Stream for StatsOnEnd {
 
 /// `schema` with its Utf8View fields as Utf8, the type reports read.
 fn utf8_schema(schema: &arrow_schema::Schema) -> arrow_schema::SchemaRef {
-    Arc::new(arrow_schema::Schema::new(
-        schema
-            .fields()
-            .iter()
-            .map(|f| match f.data_type() {
-                DataType::Utf8View => Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8)),
-                _ => Arc::clone(f),
-            })
-            .collect::<Vec<_>>(),
-    ))
+    retyped(schema, &DataType::Utf8View, &DataType::Utf8)
 }
 
 /// `schema` with its Utf8 fields as Utf8View, the type scans produce.
 fn view_schema(schema: &arrow_schema::Schema) -> arrow_schema::SchemaRef {
+    retyped(schema, &DataType::Utf8, &DataType::Utf8View)
+}
+
+/// `schema` with the fields of type `from` as `to`.
+fn retyped(
+    schema: &arrow_schema::Schema,
+    from: &DataType,
+    to: &DataType,
+) -> arrow_schema::SchemaRef {
     Arc::new(arrow_schema::Schema::new(
         schema
             .fields()
             .iter()
             .map(|f| match f.data_type() {
-                DataType::Utf8 => Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8View)),
+                t if t == from => Arc::new(f.as_ref().clone().with_data_type(to.clone())),
                 _ => Arc::clone(f),
             })
             .collect::<Vec<_>>(),
