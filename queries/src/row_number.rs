@@ -75,8 +75,6 @@ impl PhysicalOptimizerRule for StreamingRowNumber {
             let exec = RowNumberExec {
                 keys,
                 functions: window.window_expr().len(),
-                input: Arc::clone(window.input()),
-                properties: Arc::clone(window.properties()),
                 window: Arc::clone(&node),
             };
             Ok(Transformed::yes(Arc::new(exec) as Arc<dyn ExecutionPlan>))
@@ -99,10 +97,8 @@ impl PhysicalOptimizerRule for StreamingRowNumber {
 pub struct RowNumberExec {
     keys: Vec<Arc<dyn PhysicalExpr>>,
     functions: usize,
-    input: Arc<dyn ExecutionPlan>,
-    /// The replaced window's: the same schema, ordering and partitioning.
-    properties: Arc<PlanProperties>,
-    /// The replaced window, whose input requirements this node keeps.
+    /// The replaced window: this node keeps its input, its properties
+    /// (schema, ordering, partitioning) and its input requirements.
     window: Arc<dyn ExecutionPlan>,
 }
 
@@ -119,7 +115,7 @@ impl ExecutionPlan for RowNumberExec {
     }
 
     fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
+        self.window.properties()
     }
 
     fn input_distribution_requirements(
@@ -146,7 +142,7 @@ impl ExecutionPlan for RowNumberExec {
     }
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![&self.input]
+        self.window.children()
     }
 
     fn with_new_children(
@@ -173,7 +169,10 @@ impl ExecutionPlan for RowNumberExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        let input = self.input.execute(partition, context)?;
+        let Some(input) = self.window.children().first().copied() else {
+            return internal_err!("RowNumberExec without an input");
+        };
+        let input = input.execute(partition, context)?;
         let mut numbering = Numbering {
             keys: self.keys.clone(),
             functions: self.functions,
