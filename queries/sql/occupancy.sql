@@ -4,44 +4,56 @@
 -- `from`; the report fills empty buckets by carrying the level forward.
 -- Decisions at one instant count together (one level change per instant).
 -- Audience: facility managers.
--- Copies of a decision left in the lake are the same row again: grouping
--- by event_id folds them into one (a hash aggregate, where a window would
--- sort every decision since the first).
+--
+-- One sort of a zone's decisions, newest first, carries the whole query;
+-- every step after it looks only at rows already seen, so it streams:
+-- * copies of a decision left in the lake are the same row again, so they
+--   sort next to each other: all but the first have delta 0;
+-- * `later` is what the decisions after an instant add to the zone, and the
+--   level after the instant is the zone's total less `later`, read at the
+--   instant's first row in this order (the instant ends there);
+-- * a bucket's first row in this order is its last instant (occupancy_end).
+-- A window that looks ahead (lead) would hold its rows; a GROUP BY
+-- event_id would hold one group per decision since the first.
 WITH d AS (
-  SELECT event_id, min(occurred_at) AS occurred_at, min(zone_id) AS zone_id,
-         min(reason) AS reason, min(presence_change) AS presence_change
+  SELECT zone_id, occurred_at, event_id, reason, presence_change,
+         lag(event_id) OVER (PARTITION BY zone_id ORDER BY occurred_at DESC, event_id) AS next_id,
+         lag(occurred_at) OVER (PARTITION BY zone_id ORDER BY occurred_at DESC, event_id) AS next_at
   FROM decisions
   WHERE dt <= $to_dt
     AND occurred_at < $to
     AND zone_id IS NOT NULL
     AND presence_change <> 0
-  GROUP BY event_id
 ),
-instants AS (
-  SELECT zone_id, occurred_at,
-         sum(presence_change) AS delta,
-         sum(CASE WHEN reason = 'ok' THEN 1 ELSE 0 END) AS entries,
-         sum(CASE WHEN reason = 'egress' THEN 1 ELSE 0 END) AS exits
-  FROM d
-  GROUP BY zone_id, occurred_at
-),
-levels AS (
-  SELECT zone_id, occurred_at, entries, exits,
-         sum(delta) OVER (PARTITION BY zone_id ORDER BY occurred_at
-                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS level,
+deltas AS (
+  SELECT zone_id, occurred_at, event_id, reason, next_at,
+         CASE WHEN event_id IS DISTINCT FROM next_id THEN presence_change ELSE 0 END AS delta,
          CASE WHEN occurred_at >= $from THEN date_trunc('hour', occurred_at) END AS bucket_start
-  FROM instants
+  FROM d
 ),
-ranked AS (
-  SELECT zone_id, bucket_start, entries, exits, level,
-         row_number() OVER (PARTITION BY zone_id, bucket_start ORDER BY occurred_at DESC) AS from_end
-  FROM levels
+later AS (
+  SELECT zone_id, bucket_start, reason, delta,
+         sum(delta) OVER (PARTITION BY zone_id ORDER BY occurred_at DESC, event_id
+                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - delta AS later,
+         next_at IS DISTINCT FROM occurred_at AS instant_ends,
+         next_at IS NULL
+           OR bucket_start IS DISTINCT FROM
+              lag(bucket_start) OVER (PARTITION BY zone_id ORDER BY occurred_at DESC, event_id)
+             AS bucket_ends
+  FROM deltas
+),
+buckets AS (
+  SELECT zone_id, bucket_start,
+         sum(CASE WHEN delta <> 0 AND reason = 'ok' THEN 1 ELSE 0 END) AS entries,
+         sum(CASE WHEN delta <> 0 AND reason = 'egress' THEN 1 ELSE 0 END) AS exits,
+         sum(delta) AS change,
+         min(CASE WHEN instant_ends THEN later END) AS least_later,
+         min(CASE WHEN bucket_ends THEN later END) AS end_later
+  FROM later
+  GROUP BY zone_id, bucket_start
 )
-SELECT zone_id, bucket_start,
-       sum(entries) AS entries,
-       sum(exits) AS exits,
-       max(level) AS peak,
-       max(CASE WHEN from_end = 1 THEN level END) AS occupancy_end
-FROM ranked
-GROUP BY zone_id, bucket_start
+SELECT zone_id, bucket_start, entries, exits,
+       sum(change) OVER (PARTITION BY zone_id) - least_later AS peak,
+       sum(change) OVER (PARTITION BY zone_id) - end_later AS occupancy_end
+FROM buckets
 ORDER BY zone_id, bucket_start

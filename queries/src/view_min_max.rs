@@ -3,7 +3,7 @@
 //!
 //! DataFusion's grouped min/max of strings keeps one owned `Vec<u8>` per
 //! group. Deduplicating decisions by event id (`GROUP BY event_id` with
-//! `min(zone_id)`, … as the muster and occupancy queries do) makes one group
+//! `min(zone_id)`, … as the muster query does) makes one group
 //! per decision, so that is millions of small allocations. Here each group
 //! holds the 16-byte view of its current value: strings of up to 12 bytes
 //! (ids, reasons) live inside the view itself; longer ones are copied into

@@ -78,6 +78,11 @@ struct Lake {
 }
 
 fn lake() -> Lake {
+    lake_of(&entries())
+}
+
+/// A lake of the admin events above and the given scans, with a snapshot.
+fn lake_of(scans: &str) -> Lake {
     let dir = tempfile::tempdir().unwrap();
     let (a, e) = (
         dir.path().join("admin.jsonl"),
@@ -89,7 +94,7 @@ fn lake() -> Lake {
         .unwrap();
     std::fs::File::create(&e)
         .unwrap()
-        .write_all(entries().as_bytes())
+        .write_all(scans.as_bytes())
         .unwrap();
     let path = dir.path().join("lake");
     rt().block_on(async {
@@ -199,6 +204,32 @@ z2,2026-03-02T22:00:00.000000Z,0,0,1,1,0,
         "zone_id,bucket_start,entries,exits,occupancy_end,peak,capacity,peak_ratio
 z1,2026-03-02T10:00:00.000000Z,0,1,1,2,2,1
 z2,2026-03-02T10:00:00.000000Z,0,0,0,0,0,
+"
+    );
+}
+
+#[test]
+fn an_entry_and_an_exit_at_one_instant_are_one_level_change() {
+    // z1: Ada in at 08:10 (level 1); at 09:10 Ada leaves as Bob enters. The
+    // level stays 1 through the instant: counted one scan at a time it would
+    // pass through 0 or 2, and 2 would be a peak nobody was ever at.
+    let l = lake_of(
+        &[
+            scan("t1", "08:10", "c1", "in", "d1"),
+            scan("t2", "09:10", "c1", "out", "d1"),
+            scan("t3", "09:10", "c2", "in", "d1"),
+        ]
+        .join("\n"),
+    );
+    assert_eq!(
+        csv(
+            &l,
+            "occupancy",
+            &range("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z")
+        ),
+        "zone_id,bucket_start,entries,exits,occupancy_end,peak,capacity,peak_ratio
+z1,2026-03-02T09:00:00.000000Z,1,1,1,1,2,0.5
+z2,2026-03-02T09:00:00.000000Z,0,0,0,0,0,
 "
     );
 }
