@@ -7,8 +7,9 @@
 --
 -- One sort of a zone's decisions, newest first, carries the whole query;
 -- every step after it looks only at rows already seen, so it streams:
--- * copies of a decision left in the lake are the same row again, so they
---   sort next to each other: all but the first have delta 0;
+-- * copies of a decision left in the lake sort next to each other, the
+--   first decided first: it alone counts, as compaction keeps it (exact
+--   while copies agree on the zone and on whether the scan was granted);
 -- * `later` is what the decisions after an instant add to the zone, and the
 --   level after the instant is the zone's total less `later`, read at the
 --   instant's first row in this order (the instant ends there);
@@ -16,9 +17,9 @@
 -- A window that looks ahead (lead) would hold its rows; a GROUP BY
 -- event_id would hold one group per decision since the first.
 WITH d AS (
-  SELECT zone_id, occurred_at, event_id, reason, presence_change,
-         lag(event_id) OVER (PARTITION BY zone_id ORDER BY occurred_at DESC, event_id) AS next_id,
-         lag(occurred_at) OVER (PARTITION BY zone_id ORDER BY occurred_at DESC, event_id) AS next_at
+  SELECT zone_id, occurred_at, event_id, processed_at, reason, presence_change,
+         lag(event_id) OVER (PARTITION BY zone_id ORDER BY occurred_at DESC, event_id, processed_at) AS next_id,
+         lag(occurred_at) OVER (PARTITION BY zone_id ORDER BY occurred_at DESC, event_id, processed_at) AS next_at
   FROM decisions
   WHERE dt <= $to_dt
     AND occurred_at < $to
@@ -26,19 +27,19 @@ WITH d AS (
     AND presence_change <> 0
 ),
 deltas AS (
-  SELECT zone_id, occurred_at, event_id, reason, next_at,
+  SELECT zone_id, occurred_at, event_id, processed_at, reason, next_at,
          CASE WHEN event_id IS DISTINCT FROM next_id THEN presence_change ELSE 0 END AS delta,
          CASE WHEN occurred_at >= $from THEN date_trunc('hour', occurred_at) END AS bucket_start
   FROM d
 ),
 later AS (
   SELECT zone_id, bucket_start, reason, delta,
-         sum(delta) OVER (PARTITION BY zone_id ORDER BY occurred_at DESC, event_id
+         sum(delta) OVER (PARTITION BY zone_id ORDER BY occurred_at DESC, event_id, processed_at
                           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - delta AS later,
          next_at IS DISTINCT FROM occurred_at AS instant_ends,
          next_at IS NULL
            OR bucket_start IS DISTINCT FROM
-              lag(bucket_start) OVER (PARTITION BY zone_id ORDER BY occurred_at DESC, event_id)
+              lag(bucket_start) OVER (PARTITION BY zone_id ORDER BY occurred_at DESC, event_id, processed_at)
              AS bucket_ends
   FROM deltas
 ),
