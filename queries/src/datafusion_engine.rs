@@ -17,6 +17,7 @@ use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::disk_manager::DiskManagerBuilder;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
@@ -32,6 +33,9 @@ use crate::{Error, Params, Query, QueryEngine, Result};
 /// The memory a query may hold for its sorts, groups and joins before the
 /// ones that can spill write to temporary files, unless told otherwise.
 pub const DEFAULT_MEMORY_LIMIT: usize = 1 << 30;
+
+/// Memory limit per spill file of one merge pass: 64 files under 1 GiB.
+const SPILL_MERGE_BYTES_PER_FILE: usize = 16 * 1024 * 1024;
 
 /// DataFusion over a lake folder or object store.
 pub struct DataFusionEngine {
@@ -103,7 +107,16 @@ impl DataFusionEngine {
             FairSpillPool::new(memory_limit),
             NonZeroUsize::new(5).unwrap_or(NonZeroUsize::MIN),
         );
+        // A sort that spilled merges its files in passes of at most
+        // `fan_in`, each file holding two batches in memory. Unbounded, the
+        // first big merge takes every byte left in the pool, and the sorts
+        // after it in the plan cannot set aside their own merge memory
+        // (occupancy over 100M scans failed so).
+        let fan_in = (memory_limit / SPILL_MERGE_BYTES_PER_FILE).max(2);
         let runtime = RuntimeEnvBuilder::new()
+            .with_disk_manager_builder(
+                DiskManagerBuilder::default().with_max_spill_merge_fan_in(fan_in),
+            )
             .with_memory_pool(Arc::new(pool))
             .build_arc()?;
         let state = SessionStateBuilder::new()
