@@ -34,7 +34,8 @@ use crate::{Error, Params, Query, QueryEngine, Result};
 /// ones that can spill write to temporary files, unless told otherwise.
 pub const DEFAULT_MEMORY_LIMIT: usize = 1 << 30;
 
-/// Memory limit per spill file of one merge pass: 64 files under 1 GiB.
+/// Bytes of the query memory limit per file merged in one pass of a
+/// spilled sort: 64 files under the default 1 GiB.
 const SPILL_MERGE_BYTES_PER_FILE: usize = 16 * 1024 * 1024;
 
 /// DataFusion over a lake folder or object store.

@@ -157,6 +157,10 @@ fn csv(lake: &Lake, name: &str, args: &ReportArgs) -> String {
     })
 }
 
+fn occupancy(lake: &Lake, from: &str, to: &str) -> String {
+    csv(lake, "occupancy", &range(from, to))
+}
+
 const DAY: (&str, &str) = ("2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z");
 
 #[test]
@@ -166,11 +170,7 @@ fn occupancy_by_hour_with_carried_levels() {
     // z1 09:00: in at :05 → end 1, peak 1. 10:00: in :15 (2), out :30 (1) → peak 2, end 1.
     // z1 11:00: nothing happens: the level 1 carries through. z2 has capacity 0: ratio null.
     assert_eq!(
-        csv(
-            &l,
-            "occupancy",
-            &range("2026-03-02T08:00:00Z", "2026-03-02T12:00:00Z")
-        ),
+        occupancy(&l, "2026-03-02T08:00:00Z", "2026-03-02T12:00:00Z"),
         "zone_id,bucket_start,entries,exits,occupancy_end,peak,capacity,peak_ratio
 z1,2026-03-02T08:00:00.000000Z,2,2,0,2,2,1
 z1,2026-03-02T09:00:00.000000Z,1,0,1,1,2,0.5
@@ -184,11 +184,7 @@ z2,2026-03-02T11:00:00.000000Z,1,0,1,1,0,
     );
     // Cumulative from the first decision ever: at 22:00 z1 holds e1 (since 09:05) and e2 (since 21:30).
     assert_eq!(
-        csv(
-            &l,
-            "occupancy",
-            &range("2026-03-02T22:00:00Z", "2026-03-02T23:00:00Z")
-        ),
+        occupancy(&l, "2026-03-02T22:00:00Z", "2026-03-02T23:00:00Z"),
         "zone_id,bucket_start,entries,exits,occupancy_end,peak,capacity,peak_ratio
 z1,2026-03-02T22:00:00.000000Z,0,0,2,2,2,1
 z2,2026-03-02T22:00:00.000000Z,0,0,1,1,0,
@@ -196,11 +192,7 @@ z2,2026-03-02T22:00:00.000000Z,0,0,1,1,0,
     );
     // A range starting inside an hour still reports whole UTC hours and counts only [from, to).
     assert_eq!(
-        csv(
-            &l,
-            "occupancy",
-            &range("2026-03-02T10:20:00Z", "2026-03-02T11:00:00Z")
-        ),
+        occupancy(&l, "2026-03-02T10:20:00Z", "2026-03-02T11:00:00Z"),
         "zone_id,bucket_start,entries,exits,occupancy_end,peak,capacity,peak_ratio
 z1,2026-03-02T10:00:00.000000Z,0,1,1,2,2,1
 z2,2026-03-02T10:00:00.000000Z,0,0,0,0,0,
@@ -222,11 +214,7 @@ fn an_entry_and_an_exit_at_one_instant_are_one_level_change() {
         .join("\n"),
     );
     assert_eq!(
-        csv(
-            &l,
-            "occupancy",
-            &range("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z")
-        ),
+        occupancy(&l, "2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"),
         "zone_id,bucket_start,entries,exits,occupancy_end,peak,capacity,peak_ratio
 z1,2026-03-02T09:00:00.000000Z,1,1,1,1,2,0.5
 z2,2026-03-02T09:00:00.000000Z,0,0,0,0,0,
@@ -446,11 +434,7 @@ fn a_duplicate_row_left_in_the_lake_counts_once() {
     }
     assert_eq!(csv(&l, "denied", &range(DAY.0, DAY.1)), before);
     assert_eq!(
-        csv(
-            &l,
-            "occupancy",
-            &range("2026-03-02T08:00:00Z", "2026-03-02T12:00:00Z")
-        ),
+        occupancy(&l, "2026-03-02T08:00:00Z", "2026-03-02T12:00:00Z"),
         occ_before
     );
 }
