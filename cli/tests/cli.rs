@@ -697,10 +697,13 @@ fn catalog_and_athena_commands() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let committed: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../infra/glue-catalog.json"
-        ))
+        &std::fs::read_to_string(
+            std::path::PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../infra/glue-catalog.json"),
+        )
         .unwrap(),
     )
     .unwrap();

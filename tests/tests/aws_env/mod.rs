@@ -115,9 +115,14 @@ impl FaultProxy {
     /// Starts the proxy with faults off; `seed` fixes which calls fail.
     pub fn start(seed: u64) -> FaultProxy {
         use std::io::BufRead;
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/fault_proxy.py");
+        let script = std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../scripts/fault_proxy.py");
         let mut child = std::process::Command::new("python3")
-            .args([script, &endpoint(), "0", &seed.to_string(), "0.8"])
+            .arg(&script)
+            .args([endpoint().as_str(), "0", &seed.to_string(), "0.8"])
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("python3 runs the fault proxy");
