@@ -504,11 +504,7 @@ async fn bulk_admin_file_from_an_s3_notification() {
         .await
         .unwrap();
     let sample = std::fs::read_to_string(
-        std::path::PathBuf::from(
-            std::env::var_os("CARGO_MANIFEST_DIR")
-                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
-        )
-        .join("../fixtures/aws/sqs-s3-notification-event.json"),
+        aws_env::manifest_dir().join("../fixtures/aws/sqs-s3-notification-event.json"),
     )
     .unwrap()
     .replace("accesslake-admin-drop", &acct.bucket);

@@ -7,6 +7,15 @@ pub mod account;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// This crate's folder, as cargo or nextest gives it to the running test
+/// (a test binary can be reused from another checkout of the same target
+/// folder, with another folder compiled in).
+pub fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+        .into()
+}
+
 /// The endpoint, or a clear failure: these tests never pass by skipping.
 pub fn endpoint() -> String {
     std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
@@ -115,11 +124,7 @@ impl FaultProxy {
     /// Starts the proxy with faults off; `seed` fixes which calls fail.
     pub fn start(seed: u64) -> FaultProxy {
         use std::io::BufRead;
-        let script = std::path::PathBuf::from(
-            std::env::var_os("CARGO_MANIFEST_DIR")
-                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
-        )
-        .join("../scripts/fault_proxy.py");
+        let script = manifest_dir().join("../scripts/fault_proxy.py");
         let mut child = std::process::Command::new("python3")
             .arg(&script)
             .args([endpoint().as_str(), "0", &seed.to_string(), "0.8"])
