@@ -123,11 +123,7 @@ mod tests {
 
     #[test]
     fn every_sql_file_is_in_the_catalog_and_names_are_unique() {
-        let dir = std::path::PathBuf::from(
-            std::env::var_os("CARGO_MANIFEST_DIR")
-                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
-        )
-        .join("sql");
+        let dir = crate::manifest_dir().join("sql");
         let mut files: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().replace(".sql", ""))

@@ -447,11 +447,7 @@ mod tests {
     /// generated template, and its columns must be the Arrow schemas.
     #[test]
     fn the_infra_template_is_generated_from_the_schemas() {
-        let path = std::path::PathBuf::from(
-            std::env::var_os("CARGO_MANIFEST_DIR")
-                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
-        )
-        .join("../infra/glue-catalog.json");
+        let path = crate::manifest_dir().join("../infra/glue-catalog.json");
         let text = std::fs::read_to_string(&path).unwrap();
         let committed: Json = serde_json::from_str(&text).unwrap();
         assert!(

@@ -43,3 +43,13 @@ pub enum Error {
 
 /// Result of the query stage.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// This crate's folder, as cargo or nextest gives it to the running test (a
+/// test binary can be reused from another checkout of the same target
+/// folder, with another folder compiled in).
+#[cfg(test)]
+pub(crate) fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+        .into()
+}
