@@ -399,12 +399,133 @@ pub fn parse_json(text: &str) -> Result<Event, RecordError> {
             "invalid JSON: a record must be a JSON object".into(),
         ));
     }
+    match plain_entry(text) {
+        Some(e) => Ok(Event::Entry(e)),
+        None => parse_envelope(text),
+    }
+}
+
+/// The full decoder: any JSON object, every rule checked, every error named.
+fn parse_envelope(text: &str) -> Result<Event, RecordError> {
     let env: Envelope<'_> = serde_json::from_str(text).map_err(json_error)?;
     if env.kind.is_some() {
         parse_admin(&env).map(Event::Admin)
     } else {
         parse_entry(&env).map(Event::Entry)
     }
+}
+
+/// The shape nearly every scan arrives in, decoded without serde: one compact
+/// object (no whitespace inside) holding exactly the five entry fields, in any
+/// order, each once, each a string without escapes or control characters,
+/// with only JSON whitespace after it. It answers only where the full decoder
+/// would answer the same; anything else (another key, a `type`, an escape, a
+/// value the rules refuse) is `None` and goes through that decoder, which
+/// accepts it or says what is wrong.
+fn plain_entry(text: &str) -> Option<EntryEvent> {
+    let b = text.as_bytes();
+    if b.first() != Some(&b'{') {
+        return None;
+    }
+    let mut fields: [Option<&str>; 5] = [None; 5];
+    let mut at = 1;
+    loop {
+        let (key, next) = plain_string(text, at)?;
+        if b.get(next) != Some(&b':') {
+            return None;
+        }
+        let (value, next) = plain_string(text, next + 1)?;
+        let slot = match key {
+            "event_id" => 0,
+            "occurred_at" => 1,
+            "door_id" => 2,
+            "card_id" => 3,
+            "direction" => 4,
+            _ => return None,
+        };
+        if fields[slot].replace(value).is_some() {
+            return None;
+        }
+        at = next + 1;
+        match b.get(next)? {
+            b',' => {}
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    if !b[at..]
+        .iter()
+        .all(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+    {
+        return None;
+    }
+    let [
+        Some(event_id),
+        Some(occurred_at),
+        Some(door_id),
+        Some(card_id),
+        Some(direction),
+    ] = fields
+    else {
+        return None;
+    };
+    if event_id.is_empty() || door_id.is_empty() || card_id.is_empty() {
+        return None;
+    }
+    let direction = match direction {
+        "in" => Direction::In,
+        "out" => Direction::Out,
+        _ => return None,
+    };
+    Some(EntryEvent {
+        event_id: event_id.to_string(),
+        occurred_at: parse_rfc3339(occurred_at).ok()?,
+        door_id: door_id.to_string(),
+        card_id: card_id.to_string(),
+        direction,
+    })
+}
+
+/// The JSON string starting at byte `at` (its opening quote) when it holds no
+/// escape and no control character, and the index just after its closing quote.
+fn plain_string(text: &str, at: usize) -> Option<(&str, usize)> {
+    let b = text.as_bytes();
+    if b.get(at) != Some(&b'"') {
+        return None;
+    }
+    let start = at + 1;
+    let len = first_special(b.get(start..)?)?;
+    if b[start + len] != b'"' {
+        return None;
+    }
+    Some((text.get(start..start + len)?, start + len + 1))
+}
+
+/// Index of the first `"`, `\` or control character, eight bytes at a time
+/// (a record's strings are short and a line goes on after each of them, so
+/// nearly every string is scanned in whole words).
+fn first_special(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // High bit set in each byte that is zero (exact up to the first one).
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let mut at = 0;
+    while let Some(w) = b.get(at..at + 8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(w);
+        let x = u64::from_le_bytes(word);
+        let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+        let found =
+            below_space | zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\\')));
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    b[at..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|i| at + i)
 }
 
 /// Decodes a record that must be an entry event (a Kinesis record).
@@ -771,5 +892,101 @@ fn parse_hhmm(s: &str, allow_24: bool) -> Option<u16> {
         (24, 0) if allow_24 => Some(1440),
         (0..=23, 0..=59) => Some(h * 60 + m),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const LINE: &str = r#"{"event_id":"b0ee9ff4-4881-4196-b71a-d4786bdf19fa","occurred_at":"2026-03-01T22:09:42.756Z","door_id":"sgp-lobby-main","card_id":"0250:14096","direction":"in"}"#;
+
+    #[test]
+    fn a_plain_scan_takes_the_short_path_and_anything_else_does_not() {
+        let e = plain_entry(LINE).expect("the generator's shape is plain");
+        assert_eq!(Ok(Event::Entry(e)), parse_envelope(LINE));
+        assert!(plain_entry(&format!("{LINE} \r\n")).is_some());
+        for other in [
+            LINE.replacen(':', ": ", 1),
+            LINE.replacen("{", "{ ", 1),
+            LINE.replacen("sgp-lobby-main", "sgp-lobby\\u002dmain", 1),
+            LINE.replacen("sgp-lobby-main", "sgp-lobby\u{1}main", 1),
+            LINE.replacen("\"direction\"", "\"type\":null,\"direction\"", 1),
+            LINE.replacen("\"direction\"", "\"note\":\"x\",\"direction\"", 1),
+            LINE.replacen("\"direction\"", "\"card_id\":\"a\",\"direction\"", 1),
+            LINE.replacen(",\"direction\":\"in\"", "", 1),
+            LINE.replacen("\"in\"", "\"IN\"", 1),
+            LINE.replacen("\"in\"", "1", 1),
+            LINE.replacen("0250:14096", "", 1),
+            LINE.replacen(".756Z", ".756", 1),
+            format!("{LINE},"),
+            format!(" {LINE}"),
+        ] {
+            assert_eq!(plain_entry(&other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn specials_are_found_in_every_lane() {
+        for len in 0..40 {
+            for at in 0..=len {
+                for special in [b'"', b'\\', 0x00, 0x1f] {
+                    let mut b: Vec<u8> = (0..len)
+                        .map(|i| [b'a', 0x20, 0x7f, 0xc3, b'!', b']'][i % 6])
+                        .collect();
+                    let want = (at < len).then(|| {
+                        b[at] = special;
+                        at
+                    });
+                    assert_eq!(first_special(&b), want, "{b:?}");
+                }
+            }
+        }
+    }
+
+    fn pair(key: &str, value: &str) -> String {
+        format!("\"{key}\":{value}")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Lines near the plain shape decode exactly as the full decoder
+        /// decodes them, accepted or rejected with the same message.
+        #[test]
+        fn the_short_path_never_disagrees_with_the_full_decoder(
+            order in Just((0..5usize).collect::<Vec<_>>()).prop_shuffle(),
+            values in proptest::array::uniform5(prop_oneof![3 => 0..2usize, 1 => 0..8usize]),
+            extra in proptest::option::weighted(0.2, (0..6usize, 0..6usize)),
+            drop in proptest::option::weighted(0.15, 0..5usize),
+            space in proptest::option::weighted(0.1, 0..200usize),
+            tail in proptest::sample::select(vec!["", " ", "\r\n", "\t", "x", "}", ",", "\u{a0}"]),
+        ) {
+            const KEYS: [&str; 5] = ["event_id", "occurred_at", "door_id", "card_id", "direction"];
+            // Per field: plain values first, then ones the rules or the short path refuse.
+            let choices: [[&str; 8]; 5] = [
+                [r#""b0ee9ff4-4881-4196-b71a-d4786bdf19fa""#, r#""e-1""#, r#""ü-ß""#, r#""""#, r#""a\"b""#, "null", "7", r#""a\u0062""#],
+                [r#""2026-03-01T22:09:42.756Z""#, r#""2026-03-02T00:00:00+05:30""#, r#""2026-02-30T00:00:00Z""#, r#""2026-03-01 22:09:42Z""#, r#""""#, "1700000000", r#""2026-03-01T22:09:42.756\u005a""#, "null"],
+                [r#""sgp-lobby-main""#, r#""d\u00e9""#, r#""""#, "[]", r#""d 1""#, "{}", r#""d""#, "true"],
+                [r#""0250:14096""#, r#""c""#, r#""""#, "0250", r#""c\n""#, "null", "\"c\u{7f}\"", r#""\\""#],
+                [r#""in""#, r#""out""#, r#""IN""#, r#""""#, r#""in ""#, "null", r#""\u0069n""#, "1"],
+            ];
+            let extras = [("type", "null"), ("type", r#""card_issued""#), ("note", r#""x""#), ("event_id", r#""dup""#), ("direction", r#""out""#), ("event\\u005fid", r#""e""#)];
+            let mut pairs: Vec<String> = order
+                .iter()
+                .filter(|&&k| Some(k) != drop)
+                .map(|&k| pair(KEYS[k], choices[k][values[k]]))
+                .collect();
+            if let Some((at, which)) = extra {
+                let (k, v) = extras[which];
+                pairs.insert(at.min(pairs.len()), pair(k, v));
+            }
+            let mut line = format!("{{{}}}{tail}", pairs.join(","));
+            if let Some(at) = space {
+                let at = (1..line.len()).map(|i| (at + i) % line.len()).find(|&i| line.is_char_boundary(i)).unwrap_or(0);
+                line.insert(at, ' ');
+            }
+            prop_assert_eq!(parse_json(&line), parse_envelope(&line), "{}", line);
+        }
     }
 }
