@@ -44,7 +44,7 @@ pub fn partition_rows<R: LakeRow>(rows: &[R]) -> BTreeMap<NaiveDate, Vec<&R>> {
         groups.entry(r.dt()).or_default().push(r);
     }
     for g in groups.values_mut() {
-        g.sort_by(|a, b| a.sort_cmp(b));
+        R::sort_rows(g);
     }
     groups
 }
