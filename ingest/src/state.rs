@@ -121,10 +121,15 @@ impl State {
     /// Marks or clears presence of an employee in a zone.
     pub fn set_inside(&mut self, employee_id: &str, zone_id: &str, inside: bool) {
         let changed = if inside {
-            self.inside
-                .entry(employee_id.to_string())
-                .or_default()
-                .insert(zone_id.to_string())
+            // The keys are copied only when they are new.
+            match self.inside.get_mut(employee_id) {
+                Some(zones) => !zones.contains(zone_id) && zones.insert(zone_id.to_string()),
+                None => {
+                    let zones = Set::from_iter([zone_id.to_string()]);
+                    self.inside.insert(employee_id.to_string(), zones);
+                    true
+                }
+            }
         } else {
             let removed = self
                 .inside

@@ -142,9 +142,18 @@ impl LakeRow for Decision {
     fn to_columns(rows: &[&Self]) -> Vec<ArrayRef> {
         let n = rows.len();
         let mut dates = StringBuilder::with_capacity(n, n * 10);
+        // A file's rows fall on one or two local dates: each is formatted once.
+        let mut last: Option<(NaiveDate, String)> = None;
         for r in rows {
             match r.local {
-                Some(l) => dates.append_value(accesslake_model::format_date(l.date)),
+                Some(l) => {
+                    if last.as_ref().is_none_or(|(d, _)| *d != l.date) {
+                        last = Some((l.date, accesslake_model::format_date(l.date)));
+                    }
+                    if let Some((_, text)) = &last {
+                        dates.append_value(text);
+                    }
+                }
                 None => dates.append_null(),
             }
         }
