@@ -101,7 +101,6 @@ impl<S: StateStore> Processor<S> {
 
     /// Processes events in the given order, and rejected records (kept once).
     pub fn process(&mut self, events: &[Event], rejected: Vec<Rejected>) -> Result<ChunkOutput> {
-        let mut out = ChunkOutput::default();
         let entry_ids: Vec<&str> = events
             .iter()
             .filter_map(|e| match e {
@@ -109,6 +108,12 @@ impl<S: StateStore> Processor<S> {
                 Event::Admin(_) => None,
             })
             .collect();
+        // Sized once: a chunk's decisions are tens of megabytes, and growing
+        // them by doubling copies each into fresh (unzeroed) memory again.
+        let mut out = ChunkOutput {
+            decisions: Vec::with_capacity(entry_ids.len()),
+            ..ChunkOutput::default()
+        };
         let admin_ids: Vec<&str> = events
             .iter()
             .filter_map(|e| match e {
