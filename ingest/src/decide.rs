@@ -54,6 +54,12 @@ pub fn schedule_allows(schedule: &Schedule, weekday: i8, minute_of_day: u16) -> 
 
 /// Decides one scan. Rules are tried in the order of SPEC 3; the first match wins.
 pub fn decide(state: &State, ev: &EntryEvent, processed_at: Micros) -> Decision {
+    decide_owned(state, ev.clone(), processed_at)
+}
+
+/// [`decide`] taking the scan by value: its ids move into the decision
+/// instead of being copied.
+pub fn decide_owned(state: &State, ev: EntryEvent, processed_at: Micros) -> Decision {
     let card = state.cards.get(&ev.card_id);
     let holder = card.map(|c| c.employee_id.as_str());
     let door_zone = state
@@ -63,18 +69,18 @@ pub fn decide(state: &State, ev: &EntryEvent, processed_at: Micros) -> Decision 
     let clock = door_zone.map(|z| local_clock(z, ev.occurred_at));
 
     let (reason, presence_change) = match (door_zone, clock) {
-        (Some(zone), Some(clock)) => rules_at_known_door(state, ev, zone, clock, card),
+        (Some(zone), Some(clock)) => rules_at_known_door(state, &ev, zone, clock, card),
         _ => (Reason::UnknownDoor, 0),
     };
 
     Decision {
-        event_id: ev.event_id.clone(),
+        event_id: ev.event_id,
         occurred_at: ev.occurred_at,
         processed_at,
         site_id: door_zone.map(|z| z.site_id.clone()),
         zone_id: door_zone.map(|z| z.zone_id.clone()),
-        door_id: ev.door_id.clone(),
-        card_id: ev.card_id.clone(),
+        door_id: ev.door_id,
+        card_id: ev.card_id,
         employee_id: holder.map(str::to_string),
         direction: ev.direction,
         outcome: reason.outcome(),

@@ -152,9 +152,8 @@ impl LocalPipeline {
             }
             if end || events.len() >= chunk || rejected.len() >= chunk {
                 summary.events_read += (events.len() + rejected.len()) as u64;
-                self.flush(&events, std::mem::take(&mut rejected), &mut summary)
+                self.flush(&mut events, std::mem::take(&mut rejected), &mut summary)
                     .await?;
-                events.clear();
                 summary.elapsed = started.elapsed();
                 progress(input.bytes_read(), &summary);
             }
@@ -174,7 +173,7 @@ impl LocalPipeline {
 
     async fn flush(
         &mut self,
-        events: &[Event],
+        events: &mut Vec<Event>,
         rejected: Vec<accesslake_model::Rejected>,
         summary: &mut Summary,
     ) -> Result<()> {
@@ -182,7 +181,7 @@ impl LocalPipeline {
         let _g = span.enter();
         let t = Instant::now();
         let ms = |since: Instant| since.elapsed().as_millis() as u64;
-        let out = self.processor.process(events, rejected)?;
+        let out = self.processor.process_drain(events, rejected)?;
         let decided = Instant::now();
         summary.stats.add(&out.stats);
         if out.decisions.is_empty() && out.admin.is_empty() && out.rejected.is_empty() {
@@ -201,6 +200,7 @@ impl LocalPipeline {
         }
         let put = Instant::now();
         self.processor.commit(&out)?;
+        self.processor.recycle(out);
         debug!(
             files = files.len(),
             ms = ms(t),

@@ -8,7 +8,7 @@ use accesslake_model::{AdminRecord, Clock, Decision, Event, Outcome, Reason, Rej
 
 use crate::Result;
 use crate::apply::apply_admin;
-use crate::decide::{apply_presence, decide};
+use crate::decide::{apply_presence, decide_owned};
 use crate::state::{Set, State};
 use crate::store::{Commit, StateStore, rejected_key};
 
@@ -63,6 +63,8 @@ pub struct Processor<S: StateStore> {
     store: S,
     state: State,
     clock: Arc<dyn Clock>,
+    /// The decisions vector of the last recycled chunk, emptied.
+    spare_decisions: Vec<Decision>,
 }
 
 impl<S: StateStore> std::fmt::Debug for Processor<S> {
@@ -78,6 +80,7 @@ impl<S: StateStore> Processor<S> {
             store,
             state,
             clock,
+            spare_decisions: Vec::new(),
         })
     }
 
@@ -101,42 +104,37 @@ impl<S: StateStore> Processor<S> {
 
     /// Processes events in the given order, and rejected records (kept once).
     pub fn process(&mut self, events: &[Event], rejected: Vec<Rejected>) -> Result<ChunkOutput> {
-        let entry_ids: Vec<&str> = events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Entry(e) => Some(e.event_id.as_str()),
-                Event::Admin(_) => None,
-            })
-            .collect();
-        // Sized once: a chunk's decisions are tens of megabytes, and growing
-        // them by doubling copies each into fresh (unzeroed) memory again.
+        self.process_drain(&mut events.to_vec(), rejected)
+    }
+
+    /// [`Processor::process`] emptying `events`: each scan's ids move into
+    /// its decision, and the caller keeps the vector's memory for the next
+    /// chunk.
+    pub fn process_drain(
+        &mut self,
+        events: &mut Vec<Event>,
+        rejected: Vec<Rejected>,
+    ) -> Result<ChunkOutput> {
+        let duplicate = self.duplicates(events)?;
+        // Decisions fill the vector of an earlier chunk: a chunk's decisions
+        // are tens of megabytes, and fresh memory is zeroed by the kernel
+        // before first use.
+        let mut decisions = std::mem::take(&mut self.spare_decisions);
+        decisions.clear();
+        decisions.reserve(events.len());
         let mut out = ChunkOutput {
-            decisions: Vec::with_capacity(entry_ids.len()),
+            decisions,
             ..ChunkOutput::default()
         };
-        let admin_ids: Vec<&str> = events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Admin(a) => Some(a.event_id.as_str()),
-                Event::Entry(_) => None,
-            })
-            .collect();
-        let mut known_entry = self.store.known_entry_ids(&entry_ids)?.into_iter();
-        let mut known_admin = self.store.known_admin_ids(&admin_ids)?.into_iter();
-        let mut seen_entry: Set<&str> =
-            Set::with_capacity_and_hasher(entry_ids.len(), Default::default());
-        let mut seen_admin: Set<&str> = Set::default();
         let now = self.clock.now();
-
-        for ev in events {
+        for (ev, duplicate) in events.drain(..).zip(duplicate) {
             match ev {
                 Event::Entry(e) => {
-                    let known = known_entry.next().unwrap_or(false);
-                    if known || !seen_entry.insert(e.event_id.as_str()) {
+                    if duplicate {
                         out.stats.duplicate_entries += 1;
                         continue;
                     }
-                    let d = decide(&self.state, e, now);
+                    let d = decide_owned(&self.state, e, now);
                     apply_presence(&mut self.state, &d);
                     out.stats.entries_decided += 1;
                     match d.outcome {
@@ -147,12 +145,11 @@ impl<S: StateStore> Processor<S> {
                     out.decisions.push(d);
                 }
                 Event::Admin(a) => {
-                    let known = known_admin.next().unwrap_or(false);
-                    if known || !seen_admin.insert(a.event_id.as_str()) {
+                    if duplicate {
                         out.stats.duplicate_admin += 1;
                         continue;
                     }
-                    let rec = apply_admin(&mut self.state, a, now);
+                    let rec = apply_admin(&mut self.state, &a, now);
                     if rec.applied {
                         out.stats.admin_applied += 1;
                     } else {
@@ -180,6 +177,48 @@ impl<S: StateStore> Processor<S> {
             out.rejected.push(r);
         }
         Ok(out)
+    }
+
+    /// For each event, whether its id was decided (or recorded) before or
+    /// appears earlier in the chunk.
+    fn duplicates(&self, events: &[Event]) -> Result<Vec<bool>> {
+        let entry_ids: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Entry(e) => Some(e.event_id.as_str()),
+                Event::Admin(_) => None,
+            })
+            .collect();
+        let admin_ids: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Admin(a) => Some(a.event_id.as_str()),
+                Event::Entry(_) => None,
+            })
+            .collect();
+        let mut known_entry = self.store.known_entry_ids(&entry_ids)?.into_iter();
+        let mut known_admin = self.store.known_admin_ids(&admin_ids)?.into_iter();
+        let mut seen_entry: Set<&str> =
+            Set::with_capacity_and_hasher(entry_ids.len(), Default::default());
+        let mut seen_admin: Set<&str> = Set::default();
+        Ok(events
+            .iter()
+            .map(|ev| match ev {
+                Event::Entry(e) => {
+                    let known = known_entry.next().unwrap_or(false);
+                    known || !seen_entry.insert(e.event_id.as_str())
+                }
+                Event::Admin(a) => {
+                    let known = known_admin.next().unwrap_or(false);
+                    known || !seen_admin.insert(a.event_id.as_str())
+                }
+            })
+            .collect())
+    }
+
+    /// Hands a committed chunk back, so the next chunk reuses its memory.
+    pub fn recycle(&mut self, out: ChunkOutput) {
+        self.spare_decisions = out.decisions;
     }
 
     /// Makes a processed chunk durable: the ids of its decisions and admin
