@@ -36,6 +36,15 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// The direction a record names: `in` or `out`, nothing else.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "in" => Some(Direction::In),
+            "out" => Some(Direction::Out),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::In => "in",
@@ -472,11 +481,7 @@ fn plain_entry(text: &str) -> Option<EntryEvent> {
     if event_id.is_empty() || door_id.is_empty() || card_id.is_empty() {
         return None;
     }
-    let direction = match direction {
-        "in" => Direction::In,
-        "out" => Direction::Out,
-        _ => return None,
-    };
+    let direction = Direction::parse(direction)?;
     Some(EntryEvent {
         event_id: event_id.to_string(),
         occurred_at: parse_rfc3339(occurred_at).ok()?,
@@ -636,16 +641,8 @@ fn parse_entry(env: &Envelope<'_>) -> Result<EntryEvent, RecordError> {
     let occurred_at = timestamp(env.occurred_at, "occurred_at")?;
     let door_id = id(env.door_id, "door_id")?;
     let card_id = id(env.card_id, "card_id")?;
-    let direction = match &*string(env.direction, "direction")? {
-        "in" => Direction::In,
-        "out" => Direction::Out,
-        _ => {
-            return Err(RecordError::field(
-                "direction",
-                "expected \"in\" or \"out\"",
-            ));
-        }
-    };
+    let direction = Direction::parse(&string(env.direction, "direction")?)
+        .ok_or_else(|| RecordError::field("direction", "expected \"in\" or \"out\""))?;
     Ok(EntryEvent {
         event_id,
         occurred_at,
