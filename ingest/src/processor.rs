@@ -182,20 +182,13 @@ impl<S: StateStore> Processor<S> {
     /// For each event, whether its id was decided (or recorded) before or
     /// appears earlier in the chunk.
     fn duplicates(&self, events: &[Event]) -> Result<Vec<bool>> {
-        let entry_ids: Vec<&str> = events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Entry(e) => Some(e.event_id.as_str()),
-                Event::Admin(_) => None,
-            })
-            .collect();
-        let admin_ids: Vec<&str> = events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Admin(a) => Some(a.event_id.as_str()),
-                Event::Entry(_) => None,
-            })
-            .collect();
+        let (mut entry_ids, mut admin_ids) = (Vec::new(), Vec::new());
+        for ev in events {
+            match ev {
+                Event::Entry(e) => entry_ids.push(e.event_id.as_str()),
+                Event::Admin(a) => admin_ids.push(a.event_id.as_str()),
+            }
+        }
         let mut known_entry = self.store.known_entry_ids(&entry_ids)?.into_iter();
         let mut known_admin = self.store.known_admin_ids(&admin_ids)?.into_iter();
         let mut seen_entry: Set<&str> =
