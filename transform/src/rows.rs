@@ -106,28 +106,30 @@ impl LakeRow for Decision {
         // Ranks in zone order; rows without a zone go last.
         let mut names: Vec<(&str, u32)> = ids.into_iter().collect();
         names.sort_unstable();
-        let mut rank = vec![0u32; names.len()];
+        let mut rank = vec![0; names.len()];
         for (r, (_, id)) in names.iter().enumerate() {
-            rank[*id as usize] = r as u32;
+            rank[*id as usize] = r;
         }
         let none = names.len();
-        let bucket = |id: u32| rank.get(id as usize).map_or(none, |&r| r as usize);
+        let buckets: Vec<usize> = first_seen
+            .iter()
+            .map(|&id| rank.get(id as usize).copied().unwrap_or(none))
+            .collect();
         let mut starts = vec![0usize; none + 2];
-        for &id in &first_seen {
-            starts[bucket(id) + 1] += 1;
+        for &b in &buckets {
+            starts[b + 1] += 1;
         }
         for i in 1..starts.len() {
             starts[i] += starts[i - 1];
         }
         let mut order = vec![0usize; rows.len()];
-        for (i, &id) in first_seen.iter().enumerate() {
-            let b = bucket(id);
+        for (i, &b) in buckets.iter().enumerate() {
             order[starts[b]] = i;
             starts[b] += 1;
         }
         let mut keyed: Vec<(usize, Micros, &Self)> = order
             .into_iter()
-            .map(|i| (bucket(first_seen[i]), rows[i].occurred_at, rows[i]))
+            .map(|i| (buckets[i], rows[i].occurred_at, rows[i]))
             .collect();
         keyed.sort_by(|a, b| {
             (a.0, a.1)
