@@ -30,7 +30,7 @@ use accesslake_model::{
 use async_trait::async_trait;
 
 use crate::apply::{apply_admin, entity_of};
-use crate::decide::{apply_presence, decide};
+use crate::decide::{ClockCache, apply_presence_pair, decide_pair};
 use crate::processor::Stats;
 use crate::state::{EntityRef, State};
 use crate::store::codec;
@@ -199,6 +199,7 @@ pub async fn decide_entries(
     let mut seen: HashSet<&str> = HashSet::new();
     // Rows in delivery order: (record index, decision).
     let mut rows: Vec<(usize, Decision)> = Vec::new();
+    let mut clocks = ClockCache::default();
     for (i, ev) in parsed.iter().enumerate() {
         let Some(ev) = ev else { continue };
         if !seen.insert(ev.event_id.as_str()) {
@@ -215,8 +216,8 @@ pub async fn decide_entries(
             }
             continue;
         }
-        let d = decide(&state, ev, now);
-        apply_presence(&mut state, &d);
+        let (d, pair) = decide_pair(&state, &mut clocks, ev.clone(), now);
+        apply_presence_pair(&mut state, pair, &d);
         count_decision(&mut out.stats, &d);
         let presence = match (&d.employee_id, &d.zone_id, d.presence_change) {
             (Some(employee_id), Some(zone_id), change) if change != 0 => Some(PresenceWrite {

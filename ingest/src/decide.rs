@@ -6,7 +6,7 @@ use accesslake_model::{
 };
 use chrono::{DateTime, Datelike, Timelike};
 
-use crate::state::State;
+use crate::state::{Pair, State};
 
 /// Zone-local wall-clock reading of an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,90 @@ pub fn local_clock(zone: &Zone, t: Micros) -> LocalClock {
             weekday: local.weekday().number_from_monday() as i8,
         },
         minute_of_day: (local.hour() * 60 + local.minute()) as u16,
+    }
+}
+
+/// Remembers, per timezone, the UTC offset in force over the quarter hour
+/// of the last instant read, so that the scans of a busy door (many per
+/// quarter hour) are read on the local clock with integer arithmetic instead
+/// of a timezone lookup each.
+///
+/// A quarter hour is cached only when the offset at its first and its last
+/// microsecond agree, i.e. no transition falls inside it (the timezone
+/// database has no two transitions within 15 minutes of each other).
+#[derive(Debug, Default)]
+pub(crate) struct ClockCache {
+    quarters: Vec<Quarter>,
+}
+
+#[derive(Debug)]
+struct Quarter {
+    tz: chrono_tz::Tz,
+    /// First microsecond of the quarter hour (UTC).
+    start: Micros,
+    offset: Micros,
+    /// The local day last read in this quarter: days since 1970-01-01 and its date.
+    day: (i64, chrono::NaiveDate),
+}
+
+const QUARTER_HOUR: Micros = 15 * 60 * 1_000_000;
+
+impl ClockCache {
+    /// [`local_clock`], from the cache when it can be.
+    pub(crate) fn read(&mut self, zone: &Zone, t: Micros) -> LocalClock {
+        let start = t.div_euclid(QUARTER_HOUR) * QUARTER_HOUR;
+        let i = match self.quarters.iter().position(|q| q.tz == zone.timezone) {
+            Some(i) if self.quarters[i].start == start => i,
+            found => {
+                let offset_at = |u: Micros| {
+                    let utc = DateTime::from_timestamp_micros(u).unwrap_or_default();
+                    let local = utc.with_timezone(&zone.timezone).naive_local();
+                    (local.and_utc() - utc).num_microseconds().unwrap_or(0)
+                };
+                let offset = offset_at(start);
+                if offset != offset_at(start + QUARTER_HOUR - 1) {
+                    return local_clock(zone, t);
+                }
+                let q = Quarter {
+                    tz: zone.timezone,
+                    start,
+                    offset,
+                    day: (i64::MIN, chrono::NaiveDate::MIN),
+                };
+                match found {
+                    Some(i) => {
+                        self.quarters[i] = q;
+                        i
+                    }
+                    None => {
+                        self.quarters.push(q);
+                        self.quarters.len() - 1
+                    }
+                }
+            }
+        };
+        let q = &mut self.quarters[i];
+        let local_s = (t + q.offset).div_euclid(1_000_000);
+        let (days, second) = (local_s.div_euclid(86_400), local_s.rem_euclid(86_400));
+        if q.day.0 != days {
+            // 719,163 days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
+            let date = i32::try_from(days + 719_163)
+                .ok()
+                .and_then(chrono::NaiveDate::from_num_days_from_ce_opt);
+            let Some(date) = date else {
+                return local_clock(zone, t);
+            };
+            q.day = (days, date);
+        }
+        LocalClock {
+            local: LocalTime {
+                date: q.day.1,
+                hour: (second / 3600) as i8,
+                // 1970-01-01 was a Thursday (ISO weekday 4).
+                weekday: ((days + 3).rem_euclid(7) + 1) as i8,
+            },
+            minute_of_day: (second / 60) as u16,
+        }
     }
 }
 
@@ -60,20 +144,34 @@ pub fn decide(state: &State, ev: &EntryEvent, processed_at: Micros) -> Decision 
 /// [`decide`] taking the scan by value: its ids move into the decision
 /// instead of being copied.
 pub fn decide_owned(state: &State, ev: EntryEvent, processed_at: Micros) -> Decision {
+    decide_pair(state, &mut ClockCache::default(), ev, processed_at).0
+}
+
+/// [`decide_owned`], also returning the (employee, zone) pair of the scan
+/// when the state knows it, for [`apply_presence_pair`].
+pub(crate) fn decide_pair(
+    state: &State,
+    clocks: &mut ClockCache,
+    ev: EntryEvent,
+    processed_at: Micros,
+) -> (Decision, Option<Pair>) {
     let card = state.cards.get(&ev.card_id);
     let holder = card.map(|c| c.employee_id.as_str());
     let door_zone = state
         .doors
         .get(&ev.door_id)
         .and_then(|d| state.zones.get(&d.zone_id));
-    let clock = door_zone.map(|z| local_clock(z, ev.occurred_at));
+    let clock = door_zone.map(|z| clocks.read(z, ev.occurred_at));
+    let pair = holder
+        .zip(door_zone)
+        .and_then(|(employee, zone)| state.pair(employee, &zone.zone_id));
 
-    let (reason, presence_change) = match (door_zone, clock) {
-        (Some(zone), Some(clock)) => rules_at_known_door(state, &ev, zone, clock, card),
-        _ => (Reason::UnknownDoor, 0),
+    let (reason, presence_change) = match clock {
+        Some(clock) => rules_at_known_door(state, &ev, clock, card, pair),
+        None => (Reason::UnknownDoor, 0),
     };
 
-    Decision {
+    let decision = Decision {
         event_id: ev.event_id,
         occurred_at: ev.occurred_at,
         processed_at,
@@ -87,18 +185,22 @@ pub fn decide_owned(state: &State, ev: EntryEvent, processed_at: Micros) -> Deci
         reason,
         presence_change,
         local: clock.map(|c| c.local),
-    }
+    };
+    (decision, pair)
 }
 
+/// The rules after the door is known. `pair` is the card holder's
+/// (employee, zone) pair, `None` when neither a grant nor a presence ever
+/// named it.
 fn rules_at_known_door(
     state: &State,
     ev: &EntryEvent,
-    zone: &Zone,
     clock: LocalClock,
     card: Option<&crate::state::Card>,
+    pair: Option<Pair>,
 ) -> (Reason, i8) {
     if ev.direction == Direction::Out {
-        let inside = card.is_some_and(|c| state.is_inside(&c.employee_id, &zone.zone_id));
+        let inside = pair.is_some_and(|p| state.is_inside_pair(p));
         return (Reason::Egress, if inside { -1 } else { 0 });
     }
     let Some(card) = card else {
@@ -130,13 +232,13 @@ fn rules_at_known_door(
     if !active {
         return (Reason::EmployeeInactive, 0);
     }
-    let Some(grant) = state.grant(&card.employee_id, &zone.zone_id) else {
+    let Some((pair, grant)) = pair.and_then(|p| Some((p, state.grant_of(p)?))) else {
         return (Reason::NoAccess, 0);
     };
     if !schedule_allows(&grant.schedule, clock.local.weekday, clock.minute_of_day) {
         return (Reason::OutsideSchedule, 0);
     }
-    if state.is_inside(&card.employee_id, &zone.zone_id) {
+    if state.is_inside_pair(pair) {
         return (Reason::AntiPassback, 0);
     }
     (Reason::Ok, 1)
@@ -149,6 +251,87 @@ pub fn apply_presence(state: &mut State, d: &Decision) {
             1 => state.set_inside(emp, zone, true),
             -1 => state.set_inside(emp, zone, false),
             _ => {}
+        }
+    }
+}
+
+/// [`apply_presence`] with the pair [`decide_pair`] returned: no id lookups.
+pub(crate) fn apply_presence_pair(state: &mut State, pair: Option<Pair>, d: &Decision) {
+    match (pair, d.presence_change) {
+        (Some(p), 1) => state.set_inside_pair(p, true),
+        (Some(p), -1) => state.set_inside_pair(p, false),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn zone(tz: &str) -> Zone {
+        Zone {
+            zone_id: tz.into(),
+            name: tz.into(),
+            site_id: "s".into(),
+            timezone: tz.parse().unwrap(),
+            capacity: 1,
+        }
+    }
+
+    /// Zones with DST (both hemispheres, a 30-minute shift), quarter-hour
+    /// offsets and none at all.
+    const ZONES: [&str; 7] = [
+        "Europe/London",
+        "America/New_York",
+        "Australia/Lord_Howe",
+        "Asia/Kathmandu",
+        "Pacific/Chatham",
+        "America/Santiago",
+        "UTC",
+    ];
+
+    /// 2026-03-29T00:00:00Z, the night Europe/London moves to summer time.
+    const NEAR_DST: Micros = 1_774_742_400_000_000;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Walks of scans in small steps across several timezones, some
+        /// through the night of a transition: the cache reads every instant
+        /// as the timezone lookup does.
+        #[test]
+        fn cached_clock_is_the_timezone_lookup(
+            start in prop_oneof![
+                Just(NEAR_DST - 3_600_000_000),
+                -2_000_000_000_000_000i64..4_000_000_000_000_000,
+                (0i64..365).prop_map(|d| 1_767_225_600_000_000 + d * 86_400_000_000),
+            ],
+            steps in prop::collection::vec((0usize..ZONES.len(), 0i64..1_200_000_000), 1..200),
+        ) {
+            let zones: Vec<Zone> = ZONES.iter().map(|z| zone(z)).collect();
+            let mut cache = ClockCache::default();
+            let mut t = start;
+            for (z, step) in steps {
+                t += step;
+                prop_assert_eq!(cache.read(&zones[z], t), local_clock(&zones[z], t), "{} at {}", ZONES[z], t);
+            }
+        }
+    }
+
+    #[test]
+    fn a_transition_inside_a_quarter_hour_is_read_without_the_cache() {
+        // Liberia left Monrovia Mean Time (-0:44:30) for UTC at 00:00 local
+        // on 1972-01-07, i.e. 00:44:30 UTC: in the middle of a quarter hour.
+        let monrovia = zone("Africa/Monrovia");
+        let change: Micros = 63_593_070_000_000;
+        let mut cache = ClockCache::default();
+        for second in (-1200..1200).step_by(30) {
+            let t = change + second * 1_000_000;
+            let want = local_clock(&monrovia, t);
+            assert_eq!(cache.read(&monrovia, t), want, "{second} s from the change");
+            // Before: 1972-01-06 23:xx local; after: 1972-01-07 00:44 on.
+            assert_eq!(want.local.date.day(), if second < 0 { 6 } else { 7 });
         }
     }
 }

@@ -8,7 +8,7 @@ use accesslake_model::{AdminRecord, Clock, Decision, Event, Outcome, Reason, Rej
 
 use crate::Result;
 use crate::apply::apply_admin;
-use crate::decide::{apply_presence, decide_owned};
+use crate::decide::{ClockCache, apply_presence_pair, decide_pair};
 use crate::state::{Set, State};
 use crate::store::{Commit, StateStore, rejected_key};
 
@@ -65,6 +65,7 @@ pub struct Processor<S: StateStore> {
     clock: Arc<dyn Clock>,
     /// The decisions vector of the last recycled chunk, emptied.
     spare_decisions: Vec<Decision>,
+    clocks: ClockCache,
 }
 
 impl<S: StateStore> std::fmt::Debug for Processor<S> {
@@ -81,6 +82,7 @@ impl<S: StateStore> Processor<S> {
             state,
             clock,
             spare_decisions: Vec::new(),
+            clocks: ClockCache::default(),
         })
     }
 
@@ -134,8 +136,8 @@ impl<S: StateStore> Processor<S> {
                         out.stats.duplicate_entries += 1;
                         continue;
                     }
-                    let d = decide_owned(&self.state, e, now);
-                    apply_presence(&mut self.state, &d);
+                    let (d, pair) = decide_pair(&self.state, &mut self.clocks, e, now);
+                    apply_presence_pair(&mut self.state, pair, &d);
                     out.stats.entries_decided += 1;
                     match d.outcome {
                         Outcome::Granted => out.stats.granted += 1,

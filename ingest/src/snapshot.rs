@@ -113,7 +113,7 @@ pub fn snapshot_batches(state: &State, at: Micros) -> Result<Vec<(Table, RecordB
         ],
     ));
 
-    let grants = sorted(state.grants.values().flat_map(|g| g.values()), |g| {
+    let grants = sorted(state.grants(), |g| {
         format!("{}\0{}", g.zone_id, g.employee_id)
     });
     let n = grants.len();

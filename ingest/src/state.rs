@@ -91,61 +91,177 @@ impl EntityRef {
     }
 }
 
+/// An interned employee or zone id: an index into [`Symbols`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Sym(usize);
+
+/// An (employee, zone) pair of interned ids, the key of grants and presence:
+/// two integers to hash and compare instead of two strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Pair(Sym, Sym);
+
+impl Pair {
+    fn new(employee: Sym, zone: Sym) -> Pair {
+        Pair(employee, zone)
+    }
+
+    fn parts(self) -> (Sym, Sym) {
+        (self.0, self.1)
+    }
+}
+
+/// The employee and zone ids that grants and presence have named. Ids are
+/// never forgotten: their number is bounded by the people and zones a site
+/// has ever had, not by events.
+#[derive(Debug, Default, Clone)]
+struct Symbols {
+    ids: Map<String, Sym>,
+    names: Vec<String>,
+}
+
+impl Symbols {
+    fn get(&self, name: &str) -> Option<Sym> {
+        self.ids.get(name).copied()
+    }
+
+    fn intern(&mut self, name: &str) -> Sym {
+        if let Some(&s) = self.ids.get(name) {
+            return s;
+        }
+        let s = Sym(self.names.len());
+        self.names.push(name.to_string());
+        self.ids.insert(name.to_string(), s);
+        s
+    }
+
+    fn name(&self, s: Sym) -> &str {
+        &self.names[s.0]
+    }
+}
+
 /// Everything the decision rules and admin semantics read.
-#[derive(Debug, Default, Clone, PartialEq)]
+///
+/// Grants and presence are keyed by interned (employee, zone) pairs: a scan
+/// reads both, and a granted entry or an exit writes presence, so these are
+/// the lookups every decision makes. Read them through [`State::grant`],
+/// [`State::grants`] and [`State::is_inside`].
+#[derive(Debug, Default, Clone)]
 pub struct State {
     pub zones: Map<String, Zone>,
     pub doors: Map<String, Door>,
     pub employees: Map<String, Employee>,
     pub cards: Map<String, Card>,
-    /// employee_id → zone_id → grant
-    pub grants: Map<String, Map<String, Grant>>,
-    /// employee_id → zones the employee is inside
-    pub inside: Map<String, Set<String>>,
     /// Last applied `occurred_at` per admin entity (zone, door, employee, card, grant).
     pub versions: Map<EntityRef, Micros>,
+    syms: Symbols,
+    grants: Map<Pair, Grant>,
+    /// (employee, zone) pairs where the employee is inside the zone.
+    inside: Set<Pair>,
     dirty: Set<EntityRef>,
+    dirty_presence: Set<Pair>,
+}
+
+/// Two states are equal when they hold the same entities, whatever order
+/// their ids were interned in.
+impl PartialEq for State {
+    fn eq(&self, other: &State) -> bool {
+        let named_grants = |s: &State| -> Map<(String, String), Grant> {
+            s.grants()
+                .map(|g| ((g.employee_id.clone(), g.zone_id.clone()), g.clone()))
+                .collect()
+        };
+        let named_presence = |s: &State| -> Set<(String, String)> {
+            s.presence()
+                .map(|(e, z)| (e.to_string(), z.to_string()))
+                .collect()
+        };
+        self.zones == other.zones
+            && self.doors == other.doors
+            && self.employees == other.employees
+            && self.cards == other.cards
+            && self.versions == other.versions
+            && named_grants(self) == named_grants(other)
+            && named_presence(self) == named_presence(other)
+    }
 }
 
 impl State {
+    /// The pair of two ids, if both were ever interned.
+    pub(crate) fn pair(&self, employee_id: &str, zone_id: &str) -> Option<Pair> {
+        Some(Pair::new(
+            self.syms.get(employee_id)?,
+            self.syms.get(zone_id)?,
+        ))
+    }
+
+    fn intern_pair(&mut self, employee_id: &str, zone_id: &str) -> Pair {
+        Pair::new(self.syms.intern(employee_id), self.syms.intern(zone_id))
+    }
+
     pub fn grant(&self, employee_id: &str, zone_id: &str) -> Option<&Grant> {
-        self.grants.get(employee_id)?.get(zone_id)
+        self.grant_of(self.pair(employee_id, zone_id)?)
+    }
+
+    pub(crate) fn grant_of(&self, pair: Pair) -> Option<&Grant> {
+        self.grants.get(&pair)
+    }
+
+    /// Every grant, in no particular order.
+    pub fn grants(&self) -> impl Iterator<Item = &Grant> {
+        self.grants.values()
     }
 
     pub fn is_inside(&self, employee_id: &str, zone_id: &str) -> bool {
-        self.inside
-            .get(employee_id)
-            .is_some_and(|zones| zones.contains(zone_id))
+        self.pair(employee_id, zone_id)
+            .is_some_and(|p| self.is_inside_pair(p))
+    }
+
+    pub(crate) fn is_inside_pair(&self, pair: Pair) -> bool {
+        self.inside.contains(&pair)
+    }
+
+    /// Every (employee_id, zone_id) marked inside, in no particular order.
+    pub fn presence(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.inside.iter().map(|p| {
+            let (e, z) = p.parts();
+            (self.syms.name(e), self.syms.name(z))
+        })
     }
 
     /// Marks or clears presence of an employee in a zone.
     pub fn set_inside(&mut self, employee_id: &str, zone_id: &str, inside: bool) {
-        let changed = if inside {
-            // The keys are copied only when they are new.
-            match self.inside.get_mut(employee_id) {
-                Some(zones) => !zones.contains(zone_id) && zones.insert(zone_id.to_string()),
-                None => {
-                    let zones = Set::from_iter([zone_id.to_string()]);
-                    self.inside.insert(employee_id.to_string(), zones);
-                    true
-                }
-            }
+        let pair = if inside {
+            Some(self.intern_pair(employee_id, zone_id))
         } else {
-            let removed = self
-                .inside
-                .get_mut(employee_id)
-                .is_some_and(|z| z.remove(zone_id));
-            if self.inside.get(employee_id).is_some_and(HashSet::is_empty) {
-                self.inside.remove(employee_id);
-            }
-            removed
+            self.pair(employee_id, zone_id)
+        };
+        if let Some(pair) = pair {
+            self.set_inside_pair(pair, inside);
+        }
+    }
+
+    /// [`State::set_inside`] for a pair already interned.
+    pub(crate) fn set_inside_pair(&mut self, pair: Pair, inside: bool) {
+        let changed = if inside {
+            self.inside.insert(pair)
+        } else {
+            self.inside.remove(&pair)
         };
         if changed {
-            self.dirty.insert(EntityRef::Presence(
-                employee_id.to_string(),
-                zone_id.to_string(),
-            ));
+            self.dirty_presence.insert(pair);
         }
+    }
+
+    /// Adds a stored presence while loading (not a change to persist).
+    pub(crate) fn load_presence(&mut self, employee_id: &str, zone_id: &str) {
+        let pair = self.intern_pair(employee_id, zone_id);
+        self.inside.insert(pair);
+    }
+
+    /// Adds a stored grant while loading (not a change to persist).
+    pub(crate) fn load_grant(&mut self, g: Grant) {
+        let pair = self.intern_pair(&g.employee_id, &g.zone_id);
+        self.grants.insert(pair, g);
     }
 
     pub fn put_zone(&mut self, z: Zone) {
@@ -172,23 +288,18 @@ impl State {
     pub fn put_grant(&mut self, g: Grant) {
         self.dirty
             .insert(EntityRef::Grant(g.employee_id.clone(), g.zone_id.clone()));
-        self.grants
-            .entry(g.employee_id.clone())
-            .or_default()
-            .insert(g.zone_id.clone(), g);
+        self.load_grant(g);
     }
 
     pub fn remove_grant(&mut self, employee_id: &str, zone_id: &str) {
-        if let Some(zones) = self.grants.get_mut(employee_id) {
-            if zones.remove(zone_id).is_some() {
-                self.dirty.insert(EntityRef::Grant(
-                    employee_id.to_string(),
-                    zone_id.to_string(),
-                ));
-            }
-            if zones.is_empty() {
-                self.grants.remove(employee_id);
-            }
+        let removed = self
+            .pair(employee_id, zone_id)
+            .and_then(|p| self.grants.remove(&p));
+        if removed.is_some() {
+            self.dirty.insert(EntityRef::Grant(
+                employee_id.to_string(),
+                zone_id.to_string(),
+            ));
         }
     }
 
@@ -201,7 +312,12 @@ impl State {
     /// are persisted with their entity and listed under it).
     pub fn take_dirty(&mut self) -> Vec<EntityRef> {
         let mut v: Vec<EntityRef> = self.dirty.drain().collect();
+        v.extend(self.dirty_presence.drain().map(|p| {
+            let (e, z) = p.parts();
+            EntityRef::Presence(self.syms.name(e).to_string(), self.syms.name(z).to_string())
+        }));
         v.sort();
+        v.dedup();
         v
     }
 
@@ -216,17 +332,86 @@ impl State {
         self.doors.extend(other.doors);
         self.employees.extend(other.employees);
         self.cards.extend(other.cards);
-        for (employee, zones) in other.grants {
-            self.grants.entry(employee).or_default().extend(zones);
+        for g in other.grants.into_values() {
+            self.load_grant(g);
         }
-        for (employee, zones) in other.inside {
-            self.inside.entry(employee).or_default().extend(zones);
+        for p in &other.inside {
+            let (e, z) = p.parts();
+            self.load_presence(other.syms.name(e), other.syms.name(z));
         }
         self.versions.extend(other.versions);
     }
 
     /// Number of (employee, zone) pairs marked inside.
     pub fn presence_count(&self) -> usize {
-        self.inside.values().map(HashSet::len).sum()
+        self.inside.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accesslake_model::Schedule;
+
+    fn grant(employee_id: &str, zone_id: &str) -> Grant {
+        Grant {
+            employee_id: employee_id.into(),
+            zone_id: zone_id.into(),
+            schedule: Schedule::Always,
+            granted_by: "admin".into(),
+            granted_at: 1,
+        }
+    }
+
+    #[test]
+    fn equality_and_merge_ignore_intern_order() {
+        let mut a = State::default();
+        a.put_grant(grant("e1", "z1"));
+        a.set_inside("e2", "z2", true);
+        let mut b = State::default();
+        // Interned in the other order: e2 and z2 get the first numbers.
+        b.set_inside("e2", "z2", true);
+        b.put_grant(grant("e1", "z1"));
+        assert_eq!(a, b);
+        b.set_inside("e1", "z1", true);
+        assert_ne!(a, b);
+
+        // A partial state numbers its ids on its own; merging maps them by name.
+        let mut part = State::default();
+        part.load_presence("e1", "z1");
+        part.load_grant(grant("e3", "z2"));
+        a.merge(part);
+        assert!(a.is_inside("e1", "z1") && a.is_inside("e2", "z2"));
+        assert!(!a.is_inside("e1", "z2") && !a.is_inside("e3", "z1"));
+        assert!(a.grant("e3", "z2").is_some() && a.grant("e3", "z1").is_none());
+        assert_eq!(a.presence_count(), 2);
+    }
+
+    #[test]
+    fn presence_changes_are_dirty_once_and_named() {
+        let mut s = State::default();
+        // Leaving a zone no one was ever inside interns nothing and changes nothing.
+        s.set_inside("e1", "z1", false);
+        assert!(s.take_dirty().is_empty() && s.pair("e1", "z1").is_none());
+        s.set_inside("e1", "z1", true);
+        s.set_inside("e1", "z1", true);
+        s.set_inside("e1", "z2", true);
+        s.set_inside("e1", "z2", false);
+        assert_eq!(
+            s.take_dirty(),
+            [
+                EntityRef::Presence("e1".into(), "z1".into()),
+                EntityRef::Presence("e1".into(), "z2".into()),
+            ]
+        );
+        assert_eq!(s.presence().collect::<Vec<_>>(), [("e1", "z1")]);
+        assert!(s.take_dirty().is_empty());
+        // Loading is not a change.
+        s.load_presence("e9", "z9");
+        s.load_grant(grant("e9", "z9"));
+        assert!(s.take_dirty().is_empty());
+        s.remove_grant("e9", "z9");
+        s.remove_grant("e9", "z9");
+        assert_eq!(s.take_dirty(), [EntityRef::Grant("e9".into(), "z9".into())]);
     }
 }

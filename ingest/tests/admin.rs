@@ -200,7 +200,7 @@ fn revoking_a_missing_grant_is_an_applied_no_op() {
         ),
         (true, None)
     );
-    assert!(w.state.grants.is_empty());
+    assert!(w.state.grants().next().is_none());
 }
 
 #[test]

@@ -345,7 +345,13 @@ z2,e1,Ada,Research,always,security,2026-03-01T09:00:13.000000Z,2026-03-02T11:00:
         .unwrap()
         .load()
         .unwrap();
-    revoked.grants.clear();
+    let granted: Vec<(String, String)> = revoked
+        .grants()
+        .map(|g| (g.employee_id.clone(), g.zone_id.clone()))
+        .collect();
+    for (employee, zone) in granted {
+        revoked.remove_grant(&employee, &zone);
+    }
     write_at(&l.path, &revoked, "2026-03-11T06:00:00Z");
     assert_eq!(
         csv(&l, "access_review", &ReportArgs::default()),

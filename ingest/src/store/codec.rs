@@ -200,23 +200,16 @@ pub fn decode_into(state: &mut State, kind: &str, a: &str, b: &str, value: &[u8]
                     end_min,
                 },
             };
-            state.grants.entry(a.to_string()).or_default().insert(
-                b.to_string(),
-                Grant {
-                    employee_id: a.to_string(),
-                    zone_id: b.to_string(),
-                    schedule,
-                    granted_by: g.granted_by,
-                    granted_at: g.granted_at,
-                },
-            );
+            state.load_grant(Grant {
+                employee_id: a.to_string(),
+                zone_id: b.to_string(),
+                schedule,
+                granted_by: g.granted_by,
+                granted_at: g.granted_at,
+            });
         }
         "presence" => {
-            state
-                .inside
-                .entry(a.to_string())
-                .or_default()
-                .insert(b.to_string());
+            state.load_presence(a, b);
         }
         other => return Err(corrupt("entity", format!("unknown kind {other:?}"))),
     }
