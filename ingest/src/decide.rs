@@ -190,8 +190,8 @@ pub(crate) fn decide_pair(
 }
 
 /// The rules after the door is known. `pair` is the card holder's
-/// (employee, zone) pair, `None` when neither a grant nor a presence ever
-/// named it.
+/// (employee, zone) pair, `None` for an unknown card or when neither a
+/// grant nor a presence ever named the pair.
 fn rules_at_known_door(
     state: &State,
     ev: &EntryEvent,
@@ -257,10 +257,10 @@ pub fn apply_presence(state: &mut State, d: &Decision) {
 
 /// [`apply_presence`] with the pair [`decide_pair`] returned: no id lookups.
 pub(crate) fn apply_presence_pair(state: &mut State, pair: Option<Pair>, d: &Decision) {
-    match (pair, d.presence_change) {
-        (Some(p), 1) => state.set_inside_pair(p, true),
-        (Some(p), -1) => state.set_inside_pair(p, false),
-        _ => {}
+    if let Some(p) = pair
+        && d.presence_change != 0
+    {
+        state.set_inside_pair(p, d.presence_change > 0);
     }
 }
 
