@@ -100,16 +100,6 @@ struct Sym(usize);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Pair(Sym, Sym);
 
-impl Pair {
-    fn new(employee: Sym, zone: Sym) -> Pair {
-        Pair(employee, zone)
-    }
-
-    fn parts(self) -> (Sym, Sym) {
-        (self.0, self.1)
-    }
-}
-
 /// The employee and zone ids that grants and presence have named. Ids are
 /// never forgotten: their number is bounded by the people and zones a site
 /// has ever had, not by events.
@@ -188,14 +178,11 @@ impl PartialEq for State {
 impl State {
     /// The pair of two ids, if both were ever interned.
     pub(crate) fn pair(&self, employee_id: &str, zone_id: &str) -> Option<Pair> {
-        Some(Pair::new(
-            self.syms.get(employee_id)?,
-            self.syms.get(zone_id)?,
-        ))
+        Some(Pair(self.syms.get(employee_id)?, self.syms.get(zone_id)?))
     }
 
     fn intern_pair(&mut self, employee_id: &str, zone_id: &str) -> Pair {
-        Pair::new(self.syms.intern(employee_id), self.syms.intern(zone_id))
+        Pair(self.syms.intern(employee_id), self.syms.intern(zone_id))
     }
 
     pub fn grant(&self, employee_id: &str, zone_id: &str) -> Option<&Grant> {
@@ -222,10 +209,9 @@ impl State {
 
     /// Every (employee_id, zone_id) marked inside, in no particular order.
     pub fn presence(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.inside.iter().map(|p| {
-            let (e, z) = p.parts();
-            (self.syms.name(e), self.syms.name(z))
-        })
+        self.inside
+            .iter()
+            .map(|&Pair(e, z)| (self.syms.name(e), self.syms.name(z)))
     }
 
     /// Marks or clears presence of an employee in a zone.
@@ -312,8 +298,7 @@ impl State {
     /// are persisted with their entity and listed under it).
     pub fn take_dirty(&mut self) -> Vec<EntityRef> {
         let mut v: Vec<EntityRef> = self.dirty.drain().collect();
-        v.extend(self.dirty_presence.drain().map(|p| {
-            let (e, z) = p.parts();
+        v.extend(self.dirty_presence.drain().map(|Pair(e, z)| {
             EntityRef::Presence(self.syms.name(e).to_string(), self.syms.name(z).to_string())
         }));
         v.sort();
@@ -335,8 +320,7 @@ impl State {
         for g in other.grants.into_values() {
             self.load_grant(g);
         }
-        for p in &other.inside {
-            let (e, z) = p.parts();
+        for &Pair(e, z) in &other.inside {
             self.load_presence(other.syms.name(e), other.syms.name(z));
         }
         self.versions.extend(other.versions);
