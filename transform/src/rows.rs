@@ -45,10 +45,14 @@ fn ts_builder(n: usize) -> TimestampMicrosecondBuilder {
     TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC")
 }
 
-fn strings<'a>(n: usize, it: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
-    let mut b = StringBuilder::with_capacity(n, n * 16);
-    for v in it {
-        b.append_option(v);
+/// A string column of `rows`. The value buffer is sized from the values
+/// first: grown by doubling, a column of ids is copied several times over
+/// into fresh memory the kernel has to zero.
+fn strings<'a, R>(rows: &[&'a R], value: impl Fn(&'a R) -> Option<&'a str>) -> ArrayRef {
+    let bytes = rows.iter().map(|r| value(r).map_or(0, str::len)).sum();
+    let mut b = StringBuilder::with_capacity(rows.len(), bytes);
+    for r in rows {
+        b.append_option(value(r));
     }
     Arc::new(b.finish())
 }
@@ -160,17 +164,17 @@ impl LakeRow for Decision {
             }
         }
         vec![
-            strings(n, rows.iter().map(|r| Some(r.event_id.as_str()))),
+            strings(rows, |r| Some(r.event_id.as_str())),
             times(n, rows.iter().map(|r| r.occurred_at)),
             times(n, rows.iter().map(|r| r.processed_at)),
-            strings(n, rows.iter().map(|r| r.site_id.as_deref())),
-            strings(n, rows.iter().map(|r| r.zone_id.as_deref())),
-            strings(n, rows.iter().map(|r| Some(r.door_id.as_str()))),
-            strings(n, rows.iter().map(|r| Some(r.card_id.as_str()))),
-            strings(n, rows.iter().map(|r| r.employee_id.as_deref())),
-            strings(n, rows.iter().map(|r| Some(r.direction.as_str()))),
-            strings(n, rows.iter().map(|r| Some(r.outcome.as_str()))),
-            strings(n, rows.iter().map(|r| Some(r.reason.as_str()))),
+            strings(rows, |r| r.site_id.as_deref()),
+            strings(rows, |r| r.zone_id.as_deref()),
+            strings(rows, |r| Some(r.door_id.as_str())),
+            strings(rows, |r| Some(r.card_id.as_str())),
+            strings(rows, |r| r.employee_id.as_deref()),
+            strings(rows, |r| Some(r.direction.as_str())),
+            strings(rows, |r| Some(r.outcome.as_str())),
+            strings(rows, |r| Some(r.reason.as_str())),
             int8s(n, rows.iter().map(|r| Some(r.presence_change))),
             Arc::new(dates.finish()),
             int8s(n, rows.iter().map(|r| r.local.map(|l| l.hour))),
@@ -197,15 +201,15 @@ impl LakeRow for AdminRecord {
             applied.append_value(r.applied);
         }
         vec![
-            strings(n, rows.iter().map(|r| Some(r.event_id.as_str()))),
+            strings(rows, |r| Some(r.event_id.as_str())),
             times(n, rows.iter().map(|r| r.occurred_at)),
             times(n, rows.iter().map(|r| r.received_at)),
-            strings(n, rows.iter().map(|r| Some(r.actor.as_str()))),
-            strings(n, rows.iter().map(|r| Some(r.admin_type.as_str()))),
-            strings(n, rows.iter().map(|r| Some(r.entity_id.as_str()))),
-            strings(n, rows.iter().map(|r| Some(r.payload.as_str()))),
+            strings(rows, |r| Some(r.actor.as_str())),
+            strings(rows, |r| Some(r.admin_type.as_str())),
+            strings(rows, |r| Some(r.entity_id.as_str())),
+            strings(rows, |r| Some(r.payload.as_str())),
             Arc::new(applied.finish()),
-            strings(n, rows.iter().map(|r| r.error)),
+            strings(rows, |r| r.error),
         ]
     }
 }
@@ -225,10 +229,10 @@ impl LakeRow for Rejected {
         let n = rows.len();
         vec![
             times(n, rows.iter().map(|r| r.received_at)),
-            strings(n, rows.iter().map(|r| Some(r.source.as_str()))),
-            strings(n, rows.iter().map(|r| Some(r.source_ref.as_str()))),
-            strings(n, rows.iter().map(|r| Some(r.error.as_str()))),
-            strings(n, rows.iter().map(|r| Some(r.raw.as_str()))),
+            strings(rows, |r| Some(r.source.as_str())),
+            strings(rows, |r| Some(r.source_ref.as_str())),
+            strings(rows, |r| Some(r.error.as_str())),
+            strings(rows, |r| Some(r.raw.as_str())),
         ]
     }
 }
