@@ -46,24 +46,44 @@ fn encodings(table: Table) -> &'static [(&'static str, Encoding)] {
 
 /// Columns whose minimum and maximum would never let a reader skip a page or
 /// a file: random ids (every file spans nearly all of them), the time of
-/// processing and whole documents. Leaving their statistics out saves a
-/// comparison per value when writing and their bytes in every footer.
+/// processing and whole documents. Leaving their statistics out saves two
+/// comparisons per value when writing and their bytes in every footer.
+///
+/// A decisions file is sorted by zone and time, so its cards and people are
+/// scattered over every page, and a page of 20,000 scans holds both
+/// directions, both outcomes and nearly every reason: none of those bounds
+/// excludes a page either. Zone, site, door and the dates keep theirs.
 fn no_statistics(table: Table) -> &'static [&'static str] {
     match table {
-        Table::Decisions => &["event_id", "processed_at"],
+        Table::Decisions => &[
+            "event_id",
+            "processed_at",
+            "card_id",
+            "employee_id",
+            "direction",
+            "outcome",
+            "reason",
+        ],
         Table::AdminEvents => &["event_id", "received_at", "payload"],
         Table::Rejected => &["raw"],
         _ => &[],
     }
 }
 
-/// Parquet settings for a table: zstd, dictionary encoding for the
+/// Parquet settings for a table: zstd at level 1, dictionary encoding for the
 /// low-cardinality columns (ids, codes, dates), delta encodings for unique
 /// ids and timestamps, page statistics for pruning where they can prune.
+///
+/// Level 1, not zstd's default of 3: what is left to compress after the
+/// dictionaries and delta encodings is bit-packed indices, small deltas and
+/// random ids, where the higher levels find only short chance matches. On a
+/// decisions lake level 1 writes 0.1 % fewer bytes for files of 16,000 rows
+/// and 0.1 % more for files of 200,000, and an ingest spends 1.2 % fewer
+/// instructions (on random ids alone: 18.5 instead of 19.0 bytes each).
 pub fn writer_properties(table: Table) -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_writer_version(WriterVersion::PARQUET_1_0)
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
         .set_dictionary_enabled(true)
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
@@ -76,15 +96,6 @@ pub fn writer_properties(table: Table) -> WriterProperties {
     }
     for (col, encoding) in encodings(table) {
         b = b.set_column_encoding(ColumnPath::from(*col), *encoding);
-        if *encoding == Encoding::DELTA_LENGTH_BYTE_ARRAY {
-            // Random ids: zstd's higher levels find short chance matches
-            // between hex digits that cost more than they save (18.5
-            // instead of 19.0 bytes per event_id at level 1).
-            b = b.set_column_compression(
-                ColumnPath::from(*col),
-                Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()),
-            );
-        }
     }
     b.build()
 }
