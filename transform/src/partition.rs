@@ -2,9 +2,9 @@
 //! and (table, dt, file name) → object key. Only validated parts reach a key,
 //! so no input can address anything outside its partition.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use accesslake_model::Table;
+use accesslake_model::{Micros, Table};
 use chrono::{Datelike, NaiveDate};
 use object_store::path::Path;
 
@@ -38,10 +38,33 @@ pub fn dt_string(dt: NaiveDate) -> Result<String> {
 }
 
 /// Groups rows by their `dt`, each group sorted for writing.
+///
+/// Rows arrive nearly in time order, so a row almost always falls on the UTC
+/// day of the row before it: that day's group stays at hand, and only a
+/// change of day looks a group up.
 pub fn partition_rows<R: LakeRow>(rows: &[R]) -> BTreeMap<NaiveDate, Vec<&R>> {
-    let mut groups: BTreeMap<NaiveDate, Vec<&R>> = BTreeMap::new();
+    const DAY: Micros = 86_400_000_000;
+    let mut days: Vec<(Micros, Vec<&R>)> = Vec::new();
+    let mut index: HashMap<Micros, usize> = HashMap::new();
+    let mut current = usize::MAX;
     for r in rows {
-        groups.entry(r.dt()).or_default().push(r);
+        let day = r.partition_time().div_euclid(DAY);
+        if days.get(current).is_none_or(|(d, _)| *d != day) {
+            current = *index.entry(day).or_insert_with(|| {
+                days.push((day, Vec::new()));
+                days.len() - 1
+            });
+        }
+        if let Some((_, g)) = days.get_mut(current) {
+            g.push(r);
+        }
+    }
+    let mut groups: BTreeMap<NaiveDate, Vec<&R>> = BTreeMap::new();
+    for (_, g) in days {
+        // Days beyond the calendar's range share its first date.
+        if let Some(first) = g.first() {
+            groups.entry(first.dt()).or_default().extend(g);
+        }
     }
     for g in groups.values_mut() {
         R::sort_rows(g);
@@ -97,6 +120,39 @@ mod tests {
             .map(|r| r.source_ref.as_str())
             .collect();
         assert_eq!(day2, ["a2", "b"]);
+    }
+
+    proptest::proptest! {
+        /// Grouping by the day at hand gives the groups, and the order in
+        /// each, of grouping every row by its date: times in any order, on
+        /// many days, and beyond the calendar's range at either end.
+        #[test]
+        fn grouping_by_the_day_at_hand_is_grouping_by_date(times in proptest::collection::vec(
+            proptest::prop_oneof![
+                8 => 0i64..5 * 86_400_000_000,
+                1 => proptest::sample::select(vec![i64::MIN, i64::MIN + 1, i64::MAX, -1, 86_400_000_000 - 1]),
+                1 => proptest::num::i64::ANY,
+            ],
+            0..200,
+        )) {
+            let rows: Vec<Rejected> = times
+                .iter()
+                .enumerate()
+                .map(|(n, t)| Rejected::new(*t, Source::File, (n % 3).to_string(), "e".into(), b"x"))
+                .collect();
+            let mut want: BTreeMap<NaiveDate, Vec<&Rejected>> = BTreeMap::new();
+            for r in &rows {
+                want.entry(r.dt()).or_default().push(r);
+            }
+            for g in want.values_mut() {
+                g.sort_by(|a, b| a.sort_cmp(b));
+            }
+            let got = partition_rows(&rows);
+            let names = |m: &BTreeMap<NaiveDate, Vec<&Rejected>>| -> Vec<(NaiveDate, Vec<*const Rejected>)> {
+                m.iter().map(|(d, g)| (*d, g.iter().map(|r| *r as *const Rejected).collect())).collect()
+            };
+            proptest::prop_assert_eq!(names(&got), names(&want));
+        }
     }
 
     #[test]
