@@ -129,6 +129,8 @@ impl<S: StateStore> Processor<S> {
             ..ChunkOutput::default()
         };
         let now = self.clock.now();
+        // Counted by the reason's place in `Reason::ALL`, named once at the end.
+        let mut by_reason = [0u64; Reason::ALL.len()];
         for (ev, duplicate) in events.drain(..).zip(duplicate) {
             match ev {
                 Event::Entry(e) => {
@@ -143,7 +145,9 @@ impl<S: StateStore> Processor<S> {
                         Outcome::Granted => out.stats.granted += 1,
                         Outcome::Denied => out.stats.denied += 1,
                     }
-                    *out.stats.by_reason.entry(d.reason).or_default() += 1;
+                    if let Some(n) = by_reason.get_mut(d.reason as usize) {
+                        *n += 1;
+                    }
                     out.decisions.push(d);
                 }
                 Event::Admin(a) => {
@@ -159,6 +163,11 @@ impl<S: StateStore> Processor<S> {
                     }
                     out.admin.push(rec);
                 }
+            }
+        }
+        for (reason, n) in Reason::ALL.into_iter().zip(by_reason) {
+            if n > 0 {
+                out.stats.by_reason.insert(reason, n);
             }
         }
 

@@ -35,6 +35,7 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in declaration order (so `reason as usize` is its place).
     pub const ALL: [Reason; 13] = [
         Reason::UnknownDoor,
         Reason::Egress,
@@ -86,6 +87,14 @@ impl Reason {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Counters index by `reason as usize` and name by `ALL`'s order.
+    #[test]
+    fn all_lists_the_reasons_in_declaration_order() {
+        for (i, r) in Reason::ALL.into_iter().enumerate() {
+            assert_eq!(r as usize, i, "{r:?}");
+        }
+    }
 
     #[test]
     fn codes_are_stable_and_unique() {
