@@ -28,5 +28,5 @@ pub use record::{AdminRecord, Decision, LocalTime, Rejected, Source};
 pub use schema::Table;
 pub use time::{
     Clock, FixedClock, Micros, SystemClock, format_date, format_rfc3339, parse_rfc3339, push_date,
-    utc_date,
+    utc_date, utc_day,
 };

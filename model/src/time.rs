@@ -159,10 +159,15 @@ pub fn push_date(s: &mut String, d: NaiveDate) {
     s.extend([digit(day / 10), digit(day)]);
 }
 
+/// Whole UTC days since the Unix epoch: instants on the same day number
+/// have the same [`utc_date`].
+pub fn utc_day(t: Micros) -> i64 {
+    t.div_euclid(86_400_000_000)
+}
+
 /// The UTC calendar date of an instant, as used for `dt=` partitions.
 pub fn utc_date(t: Micros) -> NaiveDate {
-    let days = t.div_euclid(86_400_000_000);
-    NaiveDate::from_num_days_from_ce_opt((days + UNIX_EPOCH_DAYS_FROM_CE) as i32)
+    NaiveDate::from_num_days_from_ce_opt((utc_day(t) + UNIX_EPOCH_DAYS_FROM_CE) as i32)
         .unwrap_or(NaiveDate::MIN)
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use accesslake_model::{Micros, Table};
+use accesslake_model::{Table, utc_day};
 use chrono::{Datelike, NaiveDate};
 use object_store::path::Path;
 
@@ -43,12 +43,11 @@ pub fn dt_string(dt: NaiveDate) -> Result<String> {
 /// day of the row before it: that day's group stays at hand, and only a
 /// change of day looks a group up.
 pub fn partition_rows<R: LakeRow>(rows: &[R]) -> BTreeMap<NaiveDate, Vec<&R>> {
-    const DAY: Micros = 86_400_000_000;
-    let mut days: Vec<(Micros, Vec<&R>)> = Vec::new();
-    let mut index: HashMap<Micros, usize> = HashMap::new();
+    let mut days: Vec<(i64, Vec<&R>)> = Vec::new();
+    let mut index: HashMap<i64, usize> = HashMap::new();
     let mut current = usize::MAX;
     for r in rows {
-        let day = r.partition_time().div_euclid(DAY);
+        let day = utc_day(r.partition_time());
         if days.get(current).is_none_or(|(d, _)| *d != day) {
             current = *index.entry(day).or_insert_with(|| {
                 days.push((day, Vec::new()));
