@@ -4,7 +4,8 @@
 //!
 //! - [`rows`]: the [`LakeRow`] trait and Arrow record batches for each table.
 //! - [`partition`]: the pure mapping from rows to partition keys.
-//! - [`parquet_file`]: [`writer_properties`] (the one place for Parquet settings) and encoding.
+//! - [`parquet_file`]: [`writer_properties`] (the one place for Parquet settings) and encoding,
+//!   string columns with sorted dictionaries (`sorted_dictionary`).
 //! - [`lake`]: [`Lake`], the object-store handle that writes and removes files.
 //! - [`compact`]: compaction of partitions (crash-safe, deduplicating) and retention.
 
@@ -15,6 +16,7 @@ pub mod lake;
 pub mod parquet_file;
 pub mod partition;
 pub mod rows;
+mod sorted_dictionary;
 
 pub use lake::{Lake, LakeFile};
 pub use parquet_file::{encode_parquet, writer_properties};

@@ -2,17 +2,34 @@
 
 use accesslake_model::Table;
 use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_schema::DataType;
 use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowWriterOptions, compute_leaves};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::column::writer::ColumnCloseResult;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
 
-use crate::Result;
+use crate::{Result, sorted_dictionary};
 
 /// Rows per row group: large enough for good compression and few footers,
 /// small enough that a reader can skip by statistics within a compacted file.
 pub const ROW_GROUP_ROWS: usize = 256 * 1024;
+
+/// Rows per data page: 32 × 1,024, where parquet-rs (which checks the limit
+/// every 1,024 rows) and [`sorted_dictionary`] both end a page exactly.
+/// A day of a 4,000-person site, up to 22,000 scans, is then one page per
+/// column: its file needs no page index, and no column ends in a page of a
+/// few hundred rows (parquet-rs's default of 20,000 rows split 425 of the
+/// 685 files of the benchmark lake so). A compacted file keeps pages small
+/// enough for its page index to skip most of a zone or an hour.
+pub use crate::sorted_dictionary::PAGE_ROWS;
+
+/// Bytes per data page before compression: twice parquet-rs's default, so
+/// that [`PAGE_ROWS`] event ids (1.2 MB) fit one page.
+pub const PAGE_BYTES: usize = 2 * 1024 * 1024;
 
 /// Columns whose values are (nearly) unique per row: a dictionary would only
 /// be built and then abandoned, so they are written plain.
@@ -70,6 +87,17 @@ fn no_statistics(table: Table) -> &'static [&'static str] {
     }
 }
 
+/// zstd levels other than 1 for some columns. The time deltas of a
+/// decisions file repeat in patterns level 9 finds and level 1 does not
+/// (2.66 instead of 2.68 bytes per `occurred_at`); the page is small, about
+/// 3.5 bytes a row before compression.
+fn levels(table: Table) -> &'static [(&'static str, i32)] {
+    match table {
+        Table::Decisions => &[("occurred_at", 9)],
+        _ => &[],
+    }
+}
+
 /// Parquet settings for a table: zstd at level 1, dictionary encoding for the
 /// low-cardinality columns (ids, codes, dates), delta encodings for unique
 /// ids and timestamps, page statistics for pruning where they can prune.
@@ -87,6 +115,8 @@ pub fn writer_properties(table: Table) -> WriterProperties {
         .set_dictionary_enabled(true)
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_data_page_row_count_limit(PAGE_ROWS)
+        .set_data_page_size_limit(PAGE_BYTES)
         .set_created_by(format!("accesslake {}", env!("CARGO_PKG_VERSION")));
     for col in high_cardinality(table) {
         b = b.set_column_dictionary_enabled(ColumnPath::from(*col), false);
@@ -97,14 +127,420 @@ pub fn writer_properties(table: Table) -> WriterProperties {
     for (col, encoding) in encodings(table) {
         b = b.set_column_encoding(ColumnPath::from(*col), *encoding);
     }
+    for (col, level) in levels(table) {
+        let level = ZstdLevel::try_new(*level).unwrap_or_default();
+        b = b.set_column_compression(ColumnPath::from(*col), Compression::ZSTD(level));
+    }
     b.build()
 }
 
-/// Encodes one record batch as a complete Parquet file.
+/// Encodes one record batch as a complete Parquet file in row groups of
+/// [`ROW_GROUP_ROWS`]. String columns with a dictionary are written by
+/// [`sorted_dictionary`], the others by parquet-rs's Arrow writer.
+///
+/// Two things parquet-rs would add are left out because they repeat what
+/// the file already says:
+/// - the Arrow schema (`ARROW:schema`, 1.2 KB a decisions file): every type
+///   of the lake has its own Parquet type (strings, int8, UTC timestamps in
+///   microseconds), from which arrow-rs, pyarrow, DuckDB and Trino derive
+///   the same schema;
+/// - the page index of a file whose every column chunk is one data page
+///   (0.8 KB a decisions file of up to 32,768 rows): its column index
+///   repeats the chunk statistics and its offset index the page offset,
+///   and a reader would fetch it for nothing. Files of more pages keep it
+///   whole (arrow-rs ignores a page index that lacks any column).
 pub fn encode_parquet(table: Table, batch: &RecordBatch) -> Result<Bytes> {
     let mut buf = Vec::with_capacity(batch.get_array_memory_size() / 4 + 1024);
-    let mut w = ArrowWriter::try_new(&mut buf, table.schema(), Some(writer_properties(table)))?;
-    w.write(batch)?;
-    w.close()?;
+    let schema = table.schema();
+    let props = writer_properties(table);
+    // For each column written with a sorted dictionary: whether it keeps
+    // statistics.
+    let sorted: Vec<_> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let path = ColumnPath::from(f.name().as_str());
+            (f.data_type() == &DataType::Utf8 && props.dictionary_enabled(&path))
+                .then(|| props.statistics_enabled(&path) != EnabledStatistics::None)
+        })
+        .collect();
+    let options = ArrowWriterOptions::new()
+        .with_properties(props)
+        .with_skip_arrow_metadata(true);
+    let (mut file, factory) = ArrowWriter::try_new_with_options(&mut buf, schema.clone(), options)?
+        .into_serialized_writer()?;
+    let descrs: Vec<_> = (0..sorted.len())
+        .map(|i| file.schema_descr().column(i))
+        .collect();
+    let one_group = batch.num_rows() <= ROW_GROUP_ROWS;
+    let mut start = 0;
+    let mut group = 0;
+    while start < batch.num_rows() {
+        let len = ROW_GROUP_ROWS.min(batch.num_rows() - start);
+        let rows = batch.slice(start, len);
+        let writers = factory.create_column_writers(group)?;
+        let mut chunks = Vec::with_capacity(writers.len());
+        for (i, (field, mut writer)) in schema.fields().iter().zip(writers).enumerate() {
+            let column = rows.column(i);
+            if let Some(statistics) = sorted[i]
+                && let Some(values) = column.as_string_opt::<i32>()
+                && let Some((bytes, close)) =
+                    sorted_dictionary::encode(values, descrs[i].clone(), statistics)?
+            {
+                chunks.push(Chunk::Sorted(bytes, close));
+                continue;
+            }
+            for leaf in compute_leaves(field, column)? {
+                writer.write(&leaf)?;
+            }
+            chunks.push(Chunk::Arrow(writer.close()?));
+        }
+        if one_group
+            && chunks.iter().all(|c| {
+                c.close()
+                    .offset_index
+                    .as_ref()
+                    .is_some_and(|o| o.page_locations.len() == 1)
+            })
+        {
+            for c in &mut chunks {
+                let close = c.close_mut();
+                close.column_index = None;
+                close.offset_index = None;
+            }
+        }
+        let mut row_group = file.next_row_group()?;
+        for c in chunks {
+            match c {
+                Chunk::Sorted(bytes, close) => row_group.append_column(&bytes, close)?,
+                Chunk::Arrow(chunk) => chunk.append_to_row_group(&mut row_group)?,
+            }
+        }
+        row_group.close()?;
+        start += len;
+        group += 1;
+    }
+    file.close()?;
     Ok(Bytes::from(buf))
+}
+
+/// An encoded column chunk waiting for its row group.
+enum Chunk {
+    Sorted(Bytes, ColumnCloseResult),
+    Arrow(ArrowColumnChunk),
+}
+
+impl Chunk {
+    fn close(&self) -> &ColumnCloseResult {
+        match self {
+            Chunk::Sorted(_, close) => close,
+            Chunk::Arrow(chunk) => chunk.close(),
+        }
+    }
+
+    fn close_mut(&mut self) -> &mut ColumnCloseResult {
+        match self {
+            Chunk::Sorted(_, close) => close,
+            Chunk::Arrow(chunk) => chunk.close_mut(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record_batch;
+    use accesslake_model::{Decision, Direction, LocalTime, Reason};
+    use arrow_array::Array;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::column::page::Page;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    fn decisions(n: usize, employee: impl Fn(usize) -> Option<String>) -> Vec<Decision> {
+        (0..n)
+            .map(|i| Decision {
+                event_id: format!("ev-{i}"),
+                occurred_at: i as i64 * 1_000,
+                processed_at: 0,
+                site_id: Some("hq".into()),
+                zone_id: Some(format!("z{}", i / 50_000)),
+                door_id: format!("d{}", i % 3),
+                // Ids in no order, some repeated in runs, one of them empty
+                // and some beyond ASCII.
+                card_id: match (i * 7919) % 5003 {
+                    0 => String::new(),
+                    k if k % 11 == 0 => format!("caf\u{e9}:{k}"),
+                    k => format!("0042:{}", k / (1 + i % 4)),
+                },
+                employee_id: employee(i),
+                direction: Direction::In,
+                outcome: Reason::Ok.outcome(),
+                reason: Reason::Ok,
+                presence_change: 1,
+                local: None,
+            })
+            .collect()
+    }
+
+    fn round_trip(rows: &[Decision]) -> Bytes {
+        let refs: Vec<&Decision> = rows.iter().collect();
+        let batch = record_batch(&refs).expect("batch");
+        let bytes = encode_parquet(Table::Decisions, &batch).expect("encode");
+        let read: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())
+            .expect("reader")
+            .with_batch_size(usize::MAX)
+            .build()
+            .expect("reader")
+            .collect::<std::result::Result<_, _>>()
+            .expect("read");
+        let read = arrow_select::concat::concat_batches(&batch.schema(), &read).expect("concat");
+        assert_eq!(read, batch);
+        bytes
+    }
+
+    /// The dictionary page of column `col` in each row group: how many
+    /// values it holds, and whether it says they are sorted and they are.
+    fn dictionaries(bytes: &Bytes, col: usize) -> Vec<(u32, bool)> {
+        let file = SerializedFileReader::new(bytes.clone()).expect("file");
+        (0..file.num_row_groups())
+            .map(|g| {
+                let mut pages = file
+                    .get_row_group(g)
+                    .expect("row group")
+                    .get_column_page_reader(col)
+                    .expect("pages");
+                match pages.get_next_page().expect("page") {
+                    Some(Page::DictionaryPage {
+                        buf,
+                        num_values,
+                        is_sorted,
+                        ..
+                    }) => {
+                        let mut values = Vec::new();
+                        let mut rest = &buf[..];
+                        while !rest.is_empty() {
+                            let len =
+                                u32::from_le_bytes(rest[..4].try_into().expect("length")) as usize;
+                            values.push(&rest[4..4 + len]);
+                            rest = &rest[4 + len..];
+                        }
+                        assert_eq!(values.len(), num_values as usize);
+                        (num_values, is_sorted && values.is_sorted_by(|a, b| a < b))
+                    }
+                    other => panic!("no dictionary page first: {other:?}"),
+                }
+            })
+            .collect()
+    }
+
+    /// String columns with a dictionary: site, zone, door, card, employee,
+    /// direction, outcome, reason, local date.
+    const DICTIONARY_STRINGS: [usize; 9] = [3, 4, 5, 6, 7, 8, 9, 10, 12];
+    /// Those of them that keep statistics: site, zone, door, local date.
+    const WITH_STATISTICS: [usize; 4] = [3, 4, 5, 12];
+
+    fn many_pages() -> Vec<Decision> {
+        // Two row groups, the first of many pages; people with runs, nulls
+        // in runs and alone; some rows without a zone.
+        let mut rows = decisions(ROW_GROUP_ROWS + 30_001, |i| match i % 97 {
+            0..=9 => None,
+            k if k % 13 == 0 => None,
+            _ => Some(format!("e-{:05}", (i / 3) % 4_000)),
+        });
+        for (i, r) in rows.iter_mut().enumerate() {
+            if (100_000..120_000).contains(&i) || i % 1_009 == 0 {
+                r.site_id = None;
+                r.zone_id = None;
+            }
+            r.local = r.zone_id.as_ref().map(|_| LocalTime {
+                date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1 + (i % 28) as u32).expect("date"),
+                hour: (i % 24) as i8,
+                weekday: 1 + (i % 7) as i8,
+            });
+            if i % 5 == 0 {
+                r.direction = Direction::Out;
+                r.reason = Reason::Egress;
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn sorted_dictionary_columns_read_back_unchanged() {
+        let bytes = round_trip(&many_pages());
+        for col in DICTIONARY_STRINGS {
+            let dicts = dictionaries(&bytes, col);
+            assert_eq!(dicts.len(), 2);
+            assert!(
+                dicts.iter().all(|&(_, sorted)| sorted),
+                "column {col}: {dicts:?}"
+            );
+        }
+        assert!(dictionaries(&bytes, 6).iter().all(|&(n, _)| n > 1_000));
+        assert!(dictionaries(&bytes, 7).iter().all(|&(n, _)| n == 4_000));
+    }
+
+    /// The chunk statistics are those parquet-rs writes for the same rows,
+    /// and the column index holds each page's bounds and nulls as the rows
+    /// of that page have them.
+    #[test]
+    fn sorted_dictionary_statistics_and_page_bounds_are_the_values() {
+        use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
+        use parquet::file::page_index::column_index::ColumnIndexMetaData;
+
+        let rows = many_pages();
+        let refs: Vec<&Decision> = rows.iter().collect();
+        let batch = record_batch(&refs).expect("batch");
+        let ours = encode_parquet(Table::Decisions, &batch).expect("encode");
+        let mut theirs = Vec::new();
+        let mut w = ArrowWriter::try_new(
+            &mut theirs,
+            batch.schema(),
+            Some(writer_properties(Table::Decisions)),
+        )
+        .expect("writer");
+        w.write(&batch).expect("write");
+        w.close().expect("close");
+        let read = |b: Bytes| {
+            ParquetMetaDataReader::new()
+                .with_page_index_policy(PageIndexPolicy::Required)
+                .parse_and_finish(&b)
+                .expect("metadata")
+        };
+        let (ours, theirs) = (read(ours), read(Bytes::from(theirs)));
+        let (column_index, offset_index) = (
+            ours.column_index().expect("column index"),
+            ours.offset_index().expect("offset index"),
+        );
+        let mut first_row = 0;
+        for g in 0..ours.num_row_groups() {
+            let (rg, their_rg) = (ours.row_group(g), theirs.row_group(g));
+            assert_eq!(rg.num_rows(), their_rg.num_rows());
+            for col in DICTIONARY_STRINGS {
+                let (a, b) = (rg.column(col), their_rg.column(col));
+                assert_eq!(a.statistics(), b.statistics(), "statistics of column {col}");
+                assert_eq!(a.num_values(), b.num_values());
+            }
+            for col in WITH_STATISTICS {
+                let values = batch.column(col).as_string::<i32>();
+                let ColumnIndexMetaData::BYTE_ARRAY(index) = &column_index[g][col] else {
+                    panic!("no column index for column {col}");
+                };
+                let pages = &offset_index[g][col].page_locations;
+                assert!(pages.len() > 1 || g == 1);
+                for (p, page) in pages.iter().enumerate() {
+                    let start = first_row + page.first_row_index as usize;
+                    let end = pages
+                        .get(p + 1)
+                        .map_or(first_row + rg.num_rows() as usize, |n| {
+                            first_row + n.first_row_index as usize
+                        });
+                    let page_values: Vec<&str> = (start..end)
+                        .filter(|&i| values.is_valid(i))
+                        .map(|i| values.value(i))
+                        .collect();
+                    let want = (
+                        page_values.iter().min().map(|v| v.as_bytes()),
+                        page_values.iter().max().map(|v| v.as_bytes()),
+                        (end - start - page_values.len()) as i64,
+                    );
+                    let got = (
+                        index.min_value(p),
+                        index.max_value(p),
+                        index.null_count(p).unwrap_or(-1),
+                    );
+                    assert_eq!(got, want, "column {col}, row group {g}, page {p}");
+                    assert_eq!(index.is_null_page(p), page_values.is_empty());
+                }
+            }
+            // The zones are in order.
+            assert_eq!(
+                column_index[g][4].get_boundary_order(),
+                Some(parquet::basic::BoundaryOrder::ASCENDING)
+            );
+            first_row += rg.num_rows() as usize;
+        }
+    }
+
+    /// Without the embedded Arrow schema, every table's file still reads as
+    /// exactly the table's schema.
+    #[test]
+    fn every_table_reads_back_as_its_schema() {
+        for table in Table::ALL {
+            let batch = RecordBatch::new_empty(table.schema());
+            let bytes = encode_parquet(table, &batch).expect("encode");
+            let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).expect("reader");
+            assert!(
+                reader
+                    .metadata()
+                    .file_metadata()
+                    .key_value_metadata()
+                    .is_none()
+            );
+            assert_eq!(reader.schema(), &table.schema(), "{table:?}");
+        }
+    }
+
+    /// A file of one page per column has no page index; one of more pages
+    /// has it for every column.
+    #[test]
+    fn only_files_of_several_pages_have_a_page_index() {
+        use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
+        let read = |rows: &[Decision]| {
+            let bytes = round_trip(rows);
+            ParquetMetaDataReader::new()
+                .with_page_index_policy(PageIndexPolicy::Optional)
+                .parse_and_finish(&bytes)
+                .expect("metadata")
+        };
+        let small = read(&decisions(sorted_dictionary::PAGE_ROWS, |i| {
+            Some(format!("e-{i}"))
+        }));
+        assert!(small.offset_index().is_none() && small.column_index().is_none());
+        let large = read(&decisions(sorted_dictionary::PAGE_ROWS + 1, |i| {
+            Some(format!("e-{i}"))
+        }));
+        let offsets = large.offset_index().expect("offset index");
+        assert!(offsets[0].iter().all(|o| !o.page_locations.is_empty()));
+        assert_eq!(offsets[0][6].page_locations.len(), 2);
+    }
+
+    /// Bounds longer than 64 bytes (a hostile door id) are left out rather
+    /// than written whole or cut; the other columns keep theirs.
+    #[test]
+    fn long_values_leave_no_bounds() {
+        let mut rows = decisions(PAGE_ROWS_TWICE, |_| None);
+        rows[7].door_id = "d".repeat(65);
+        let refs: Vec<&Decision> = rows.iter().collect();
+        let bytes =
+            encode_parquet(Table::Decisions, &record_batch(&refs).expect("batch")).expect("encode");
+        let meta = parquet::file::metadata::ParquetMetaDataReader::new()
+            .with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Optional)
+            .parse_and_finish(&bytes)
+            .expect("metadata");
+        let rg = meta.row_group(0);
+        assert!(rg.column(5).statistics().is_none());
+        assert!(rg.column(4).statistics().is_some());
+        let index = &meta.column_index().expect("column index")[0];
+        assert!(matches!(
+            index[5],
+            parquet::file::page_index::column_index::ColumnIndexMetaData::NONE
+        ));
+        assert!(!matches!(
+            index[4],
+            parquet::file::page_index::column_index::ColumnIndexMetaData::NONE
+        ));
+        round_trip(&rows);
+    }
+
+    const PAGE_ROWS_TWICE: usize = 2 * sorted_dictionary::PAGE_ROWS;
+
+    #[test]
+    fn a_column_of_nulls_or_of_one_value_reads_back() {
+        round_trip(&decisions(1_000, |_| None));
+        let bytes = round_trip(&decisions(1_000, |_| Some("e-1".into())));
+        assert_eq!(dictionaries(&bytes, 7), vec![(1, true)]);
+        round_trip(&decisions(1, |_| None));
+        round_trip(&[]);
+    }
 }

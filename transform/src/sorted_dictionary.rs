@@ -1,0 +1,536 @@
+//! A dictionary-encoded string column chunk whose dictionary is sorted.
+//!
+//! parquet-rs orders a dictionary by first appearance, which for ids in a
+//! file sorted by zone and time is random order. zstd finds little to share
+//! between neighbouring entries then; sorted, `e-01157` follows `e-01156`
+//! and `0042:15503` follows `0042:15499`. On a decisions lake this takes a
+//! day's `employee_id` dictionary from 0.47 to 0.19 bytes per row and
+//! `card_id`'s from 0.55 to 0.32 (with the dictionary page at zstd level
+//! [`SMALL_PAGE_LEVEL`]); the indices in the data pages cost the same either
+//! way.
+//!
+//! The chunk is the standard layout every reader knows: one `PLAIN`
+//! dictionary page, then version-1 data pages of at most [`PAGE_ROWS`] rows
+//! holding the definition levels (`RLE`) and the indices (`RLE_DICTIONARY`,
+//! the RLE / bit-packed hybrid). On request it carries the chunk statistics
+//! and the column and offset indexes parquet-rs would write for the same
+//! values (see `parquet_file`).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use arrow_array::{Array, StringArray};
+use bytes::Bytes;
+use parquet::basic::{BoundaryOrder, Compression, Encoding, ZstdLevel};
+use parquet::column::page::{CompressedPage, Page, PageWriter};
+use parquet::column::writer::ColumnCloseResult;
+use parquet::data_type::ByteArray;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ColumnChunkMetaData, ColumnIndexBuilder, OffsetIndexBuilder};
+use parquet::file::page_index::column_index::ColumnIndexMetaData;
+use parquet::file::statistics::Statistics;
+use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
+use parquet::schema::types::ColumnDescPtr;
+
+/// Rows per data page of every lake column (see `parquet_file`).
+pub const PAGE_ROWS: usize = 32 * 1024;
+
+/// zstd level of the pages that are small by nature: the dictionary page,
+/// and data pages of indices of at most [`NARROW`] bits.
+///
+/// A day's dictionary of 4,000 card ids is about 38 KB. Sorted, each id
+/// shares its first bytes with the one before, at the same distance every
+/// time, and from level 7 on zstd codes that as a repeated offset: 0.32
+/// bytes per row for `card_id` instead of 0.51 at levels 1 to 5 (and no
+/// less at 9).
+///
+/// Narrow indices are a zone's few doors, or a handful of reasons, in runs
+/// and patterns: level 7 takes `door_id` from 0.39 to 0.34 bytes per row.
+pub const SMALL_PAGE_LEVEL: i32 = 7;
+
+/// Indices up to this width use [`SMALL_PAGE_LEVEL`] (256 entries).
+pub const NARROW: u8 = 8;
+
+/// zstd level of the other data pages, as for every other column: wide
+/// indices are close to random bits, which no level shrinks (card ids and
+/// people are within 0.1 % of each other at levels 1 and 9).
+pub const DATA_LEVEL: i32 = 1;
+
+/// A dictionary larger than this is left to parquet-rs, which falls back to
+/// plain encoding past its own limit of the same size.
+const DICTIONARY_LIMIT: usize = parquet::file::properties::DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT;
+
+thread_local! {
+    /// One compression context per level and thread, kept across pages and
+    /// files: a fresh zstd context allocates and zeroes its tables each time.
+    static COMPRESSORS: RefCell<Vec<(i32, zstd::bulk::Compressor<'static>)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+fn compress(level: i32, data: &[u8]) -> Result<Vec<u8>, ParquetError> {
+    COMPRESSORS
+        .with(|cell| {
+            let mut all = cell.borrow_mut();
+            let at = match all.iter().position(|(l, _)| *l == level) {
+                Some(at) => at,
+                None => {
+                    all.push((level, zstd::bulk::Compressor::new(level)?));
+                    all.len() - 1
+                }
+            };
+            all[at].1.compress(data)
+        })
+        .map_err(|e: std::io::Error| ParquetError::External(Box::new(e)))
+}
+
+/// Longest statistics value kept, parquet-rs's default truncation length.
+/// A page or chunk whose bounds are longer gets no bounds rather than
+/// truncated ones.
+const STATISTICS_LIMIT: usize = 64;
+
+/// Encodes `values` as a column chunk for `descr`, or returns `None` when a
+/// sorted dictionary does not suit them (no values at all, or a dictionary
+/// past the size limit); the caller then writes the column the usual way.
+/// With `statistics`, the chunk gets its minimum, maximum and null count and
+/// a column index (page bounds) as parquet-rs would write them.
+///
+/// The bytes start with the dictionary page at offset 0, as
+/// `SerializedRowGroupWriter::append_column` expects.
+pub fn encode(
+    values: &StringArray,
+    descr: ColumnDescPtr,
+    statistics: bool,
+) -> Result<Option<(Bytes, ColumnCloseResult)>, ParquetError> {
+    let Some(dict) = Dictionary::of(values) else {
+        return Ok(None);
+    };
+    let nullable = descr.max_def_level() > 0;
+    if values.null_count() > 0 && !nullable {
+        return Err(ParquetError::General(format!(
+            "column {} is required but holds nulls",
+            descr.name()
+        )));
+    }
+
+    let mut sink = TrackedWrite::new(Vec::new());
+    let mut pages = SerializedPageWriter::new(&mut sink);
+
+    let plain = dict.plain();
+    let dict_page = Page::DictionaryPage {
+        buf: Bytes::from(compress(SMALL_PAGE_LEVEL, &plain)?),
+        num_values: dict.sorted.len() as u32,
+        encoding: Encoding::PLAIN,
+        is_sorted: true,
+    };
+    let dict_spec = pages.write_page(CompressedPage::new(dict_page, plain.len()))?;
+    let mut total_compressed = dict_spec.compressed_size as i64;
+    let mut total_uncompressed = dict_spec.uncompressed_size as i64;
+
+    let width = bit_width(dict.sorted.len().saturating_sub(1) as u64);
+    let level = if width <= NARROW {
+        SMALL_PAGE_LEVEL
+    } else {
+        DATA_LEVEL
+    };
+    let mut offsets = OffsetIndexBuilder::new();
+    let mut bounds = statistics.then(|| PageBounds::new(&dict.sorted));
+    let mut data_page_offset = None;
+    let mut buf = Vec::new();
+    let mut levels = Vec::new();
+    let mut defs = Vec::new();
+    let mut page_values = Vec::with_capacity(PAGE_ROWS.min(values.len()));
+    let mut start = 0;
+    while start < values.len() {
+        let end = (start + PAGE_ROWS).min(values.len());
+        buf.clear();
+        page_values.clear();
+        if nullable {
+            levels.clear();
+            defs.clear();
+            defs.extend((start..end).map(|i| u32::from(values.is_valid(i))));
+            rle_hybrid(&mut levels, &defs, 1);
+            buf.extend_from_slice(&(levels.len() as u32).to_le_bytes());
+            buf.extend_from_slice(&levels);
+        }
+        if values.null_count() == 0 {
+            page_values.extend_from_slice(&dict.index[start..end]);
+        } else {
+            page_values.extend(
+                (start..end)
+                    .filter(|&i| values.is_valid(i))
+                    .map(|i| dict.index[i]),
+            );
+        }
+        buf.push(width);
+        rle_hybrid(&mut buf, &page_values, width);
+        if let Some(b) = bounds.as_mut() {
+            b.add_page(&page_values, end - start);
+        }
+
+        let page = Page::DataPage {
+            buf: Bytes::from(compress(level, &buf)?),
+            num_values: (end - start) as u32,
+            encoding: Encoding::RLE_DICTIONARY,
+            def_level_encoding: Encoding::RLE,
+            rep_level_encoding: Encoding::RLE,
+            statistics: None,
+        };
+        let spec = pages.write_page(CompressedPage::new(page, buf.len()))?;
+        data_page_offset.get_or_insert(spec.offset as i64);
+        offsets.append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
+        offsets.append_row_count((end - start) as i64);
+        total_compressed += spec.compressed_size as i64;
+        total_uncompressed += spec.uncompressed_size as i64;
+        start = end;
+    }
+    pages.close()?;
+    let bytes = sink.into_inner()?;
+
+    let mut metadata = ColumnChunkMetaData::builder(descr)
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(DATA_LEVEL)?))
+        .set_encodings(vec![
+            Encoding::PLAIN,
+            Encoding::RLE,
+            Encoding::RLE_DICTIONARY,
+        ])
+        .set_num_values(values.len() as i64)
+        .set_total_compressed_size(total_compressed)
+        .set_total_uncompressed_size(total_uncompressed)
+        .set_dictionary_page_offset(Some(0))
+        .set_data_page_offset(data_page_offset.unwrap_or(total_compressed));
+    let mut column_index = None;
+    if let Some(bounds) = bounds {
+        if let Some(stats) = dict.statistics(values.null_count() as u64) {
+            metadata = metadata.set_statistics(stats);
+        }
+        column_index = bounds.build()?;
+    }
+    let close = ColumnCloseResult {
+        bytes_written: bytes.len() as u64,
+        rows_written: values.len() as u64,
+        metadata: metadata.build()?,
+        bloom_filter: None,
+        column_index,
+        offset_index: Some(offsets.build()),
+    };
+    Ok(Some((Bytes::from(bytes), close)))
+}
+
+/// The column index of a chunk being written: each data page's smallest
+/// and largest value, its nulls, and whether the pages are in order.
+struct PageBounds<'a> {
+    sorted: &'a [&'a str],
+    index: ColumnIndexBuilder,
+    /// The (min, max) positions of the last page that had values.
+    last: Option<(u32, u32)>,
+    ascending: bool,
+    descending: bool,
+}
+
+impl<'a> PageBounds<'a> {
+    fn new(sorted: &'a [&'a str]) -> Self {
+        Self {
+            sorted,
+            index: ColumnIndexBuilder::new(parquet::basic::Type::BYTE_ARRAY),
+            last: None,
+            ascending: true,
+            descending: true,
+        }
+    }
+
+    /// Adds a page of `rows` rows whose values are `positions` in the
+    /// sorted dictionary.
+    fn add_page(&mut self, positions: &[u32], rows: usize) {
+        let nulls = (rows - positions.len()) as i64;
+        let (Some(&min), Some(&max)) = (positions.iter().min(), positions.iter().max()) else {
+            self.index.append(true, vec![], vec![], nulls);
+            return;
+        };
+        // Positions order as the values do, since the dictionary is sorted.
+        if let Some((last_min, last_max)) = self.last {
+            self.ascending &= last_min <= min && last_max <= max;
+            self.descending &= last_min >= min && last_max >= max;
+        }
+        self.last = Some((min, max));
+        let (lo, hi) = (self.sorted[min as usize], self.sorted[max as usize]);
+        if lo.len() > STATISTICS_LIMIT || hi.len() > STATISTICS_LIMIT {
+            self.index.to_invalid();
+        }
+        if self.index.valid() {
+            self.index
+                .append(false, lo.as_bytes().to_vec(), hi.as_bytes().to_vec(), nulls);
+        }
+    }
+
+    fn build(mut self) -> Result<Option<ColumnIndexMetaData>, ParquetError> {
+        if !self.index.valid() {
+            return Ok(None);
+        }
+        self.index
+            .set_boundary_order(match (self.ascending, self.descending) {
+                (true, _) => BoundaryOrder::ASCENDING,
+                (false, true) => BoundaryOrder::DESCENDING,
+                (false, false) => BoundaryOrder::UNORDERED,
+            });
+        self.index.build().map(Some)
+    }
+}
+
+/// The distinct values of a column in byte order, and each row's position
+/// among them (any number for a null row, which has no index in the data
+/// page).
+struct Dictionary<'a> {
+    sorted: Vec<&'a str>,
+    index: Vec<u32>,
+}
+
+/// Distinct values found by comparing with each in turn before a hash map
+/// takes over: directions, outcomes and reasons never need one.
+const FEW: usize = 8;
+
+impl<'a> Dictionary<'a> {
+    fn of(values: &'a StringArray) -> Option<Self> {
+        let mut ids: HashMap<&str, u32, foldhash::fast::RandomState> = HashMap::default();
+        let mut seen: Vec<&str> = Vec::new();
+        let mut bytes = 0;
+        let mut index = Vec::with_capacity(values.len());
+        let mut previous: Option<(&str, u32)> = None;
+        for v in values {
+            let Some(v) = v else {
+                index.push(0);
+                continue;
+            };
+            let id = match previous {
+                // Runs of one value (a zone's rows, a day's) look nothing up.
+                Some((p, id)) if p == v => id,
+                _ if seen.len() <= FEW => match seen.iter().position(|s| *s == v) {
+                    Some(id) => id as u32,
+                    None => {
+                        seen.push(v);
+                        bytes += 4 + v.len();
+                        if seen.len() > FEW {
+                            ids.extend(seen.iter().enumerate().map(|(i, s)| (*s, i as u32)));
+                        }
+                        (seen.len() - 1) as u32
+                    }
+                },
+                _ => *ids.entry(v).or_insert_with(|| {
+                    seen.push(v);
+                    bytes += 4 + v.len();
+                    (seen.len() - 1) as u32
+                }),
+            };
+            previous = Some((v, id));
+            index.push(id);
+        }
+        if seen.is_empty() || bytes > DICTIONARY_LIMIT {
+            return None;
+        }
+        let mut order: Vec<u32> = (0..seen.len() as u32).collect();
+        order.sort_unstable_by_key(|&id| seen[id as usize]);
+        let mut rank = vec![0u32; seen.len()];
+        for (r, &id) in order.iter().enumerate() {
+            rank[id as usize] = r as u32;
+        }
+        for i in &mut index {
+            *i = rank[*i as usize];
+        }
+        let sorted = order.iter().map(|&id| seen[id as usize]).collect();
+        Some(Self { sorted, index })
+    }
+
+    /// The dictionary page's values: `PLAIN` byte arrays, each a 4-byte
+    /// little-endian length and the bytes.
+    fn plain(&self) -> Vec<u8> {
+        let len = self.sorted.iter().map(|v| 4 + v.len()).sum();
+        let mut out = Vec::with_capacity(len);
+        for v in &self.sorted {
+            out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            out.extend_from_slice(v.as_bytes());
+        }
+        out
+    }
+
+    /// The chunk's statistics: every entry is used, so the bounds are the
+    /// first and the last.
+    fn statistics(&self, nulls: u64) -> Option<Statistics> {
+        let (min, max) = (self.sorted.first()?, self.sorted.last()?);
+        if min.len() > STATISTICS_LIMIT || max.len() > STATISTICS_LIMIT {
+            return None;
+        }
+        Some(Statistics::byte_array(
+            Some(ByteArray::from(min.as_bytes().to_vec())),
+            Some(ByteArray::from(max.as_bytes().to_vec())),
+            None,
+            Some(nulls),
+            false,
+        ))
+    }
+}
+
+/// Bits needed for values up to `max` (0 for a dictionary of one entry).
+fn bit_width(max: u64) -> u8 {
+    (64 - max.leading_zeros()) as u8
+}
+
+fn uleb128(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// Shortest run worth an RLE run of its own: one bit-packed group.
+const MIN_RUN: usize = 8;
+
+/// Appends `values` in the RLE / bit-packed hybrid encoding at `width` bits:
+/// runs of at least 8 equal values as RLE runs, everything else in
+/// bit-packed groups of 8 (the last group padded with zeros; the page's
+/// value count tells a reader where the values end).
+fn rle_hybrid(out: &mut Vec<u8>, values: &[u32], width: u8) {
+    let mut literal_start = 0;
+    let mut i = 0;
+    while i < values.len() {
+        let v = values[i];
+        let mut run_end = i + 1;
+        while run_end < values.len() && values[run_end] == v {
+            run_end += 1;
+        }
+        // A run can start only where the literals before it fill whole
+        // groups of 8; the first values of the run top them up.
+        let aligned = i + (MIN_RUN - (i - literal_start) % MIN_RUN) % MIN_RUN;
+        if run_end >= aligned + MIN_RUN {
+            bit_packed(out, &values[literal_start..aligned], width);
+            uleb128(out, ((run_end - aligned) as u64) << 1);
+            let value_bytes = usize::from(width).div_ceil(8);
+            out.extend_from_slice(&v.to_le_bytes()[..value_bytes]);
+            literal_start = run_end;
+        }
+        i = run_end;
+    }
+    bit_packed(out, &values[literal_start..], width);
+}
+
+/// Appends `values` as bit-packed groups of 8, least significant bit first.
+fn bit_packed(out: &mut Vec<u8>, values: &[u32], width: u8) {
+    if values.is_empty() {
+        return;
+    }
+    let groups = values.len().div_ceil(8);
+    uleb128(out, ((groups as u64) << 1) | 1);
+    let width = u32::from(width);
+    let mut acc: u64 = 0;
+    let mut bits = 0u32;
+    for g in 0..groups * 8 {
+        acc |= u64::from(values.get(g).copied().unwrap_or(0)) << bits;
+        bits += width;
+        while bits >= 8 {
+            out.push(acc as u8);
+            acc >>= 8;
+            bits -= 8;
+        }
+    }
+    // 8 values of `width` bits are `width` whole bytes: nothing is left over.
+    debug_assert_eq!(bits, 0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decodes the hybrid encoding back into `n` values.
+    fn decode(mut data: &[u8], width: u8, n: usize) -> Vec<u32> {
+        let mut out = Vec::new();
+        let read_uleb = |data: &mut &[u8]| {
+            let mut v = 0u64;
+            let mut shift = 0;
+            loop {
+                let b = data[0];
+                *data = &data[1..];
+                v |= u64::from(b & 0x7f) << shift;
+                shift += 7;
+                if b & 0x80 == 0 {
+                    return v;
+                }
+            }
+        };
+        while out.len() < n {
+            let header = read_uleb(&mut data);
+            if header & 1 == 1 {
+                let count = (header >> 1) as usize * 8;
+                let mut acc = 0u64;
+                let mut bits = 0;
+                for _ in 0..count {
+                    while bits < u32::from(width) {
+                        acc |= u64::from(data[0]) << bits;
+                        data = &data[1..];
+                        bits += 8;
+                    }
+                    out.push((acc & ((1u64 << width) - 1)) as u32);
+                    acc >>= width;
+                    bits -= u32::from(width);
+                }
+            } else {
+                let count = (header >> 1) as usize;
+                let nb = usize::from(width).div_ceil(8);
+                let mut v = [0u8; 4];
+                v[..nb].copy_from_slice(&data[..nb]);
+                data = &data[nb..];
+                out.extend(std::iter::repeat_n(u32::from_le_bytes(v), count));
+            }
+        }
+        assert!(data.is_empty(), "{} bytes left over", data.len());
+        out.truncate(n);
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hybrid_encoding_round_trips(
+            runs in proptest::collection::vec((0u32..40, 1usize..30), 0..60),
+        ) {
+            let values: Vec<u32> = runs.iter().flat_map(|&(v, n)| std::iter::repeat_n(v, n)).collect();
+            let width = bit_width(values.iter().copied().max().unwrap_or(0).into());
+            let mut out = Vec::new();
+            rle_hybrid(&mut out, &values, width);
+            proptest::prop_assert_eq!(decode(&out, width, values.len()), values);
+        }
+    }
+
+    #[test]
+    fn long_runs_become_rle_runs() {
+        let values = vec![3u32; 1000];
+        let mut out = Vec::new();
+        rle_hybrid(&mut out, &values, 2);
+        // header (1000 << 1 as uleb128: 2 bytes) and one value byte
+        assert_eq!(out, vec![0xd0, 0x0f, 3]);
+    }
+
+    #[test]
+    fn a_dictionary_is_sorted_and_rows_point_into_it() {
+        let a = StringArray::from(vec![
+            Some("c"),
+            None,
+            Some("a"),
+            Some("c"),
+            Some("b"),
+            Some("a"),
+        ]);
+        let d = Dictionary::of(&a).expect("values");
+        assert_eq!(d.sorted, vec!["a", "b", "c"]);
+        let valid: Vec<u32> = [0, 2, 3, 4, 5].iter().map(|&i| d.index[i]).collect();
+        assert_eq!(valid, vec![2, 0, 2, 1, 0]);
+        assert_eq!(d.plain()[..5], [1, 0, 0, 0, b'a']);
+    }
+
+    #[test]
+    fn no_values_no_dictionary() {
+        assert!(Dictionary::of(&StringArray::from(vec![None::<&str>, None])).is_none());
+        assert!(Dictionary::of(&StringArray::from(Vec::<&str>::new())).is_none());
+    }
+}
