@@ -35,9 +35,9 @@ def rows(d):
         out.append(("ingest peak memory", f"{fmt(i['peak_rss_mib'])} MiB", f"{fmt(r['peak_rss_mib'])} MiB",
                     f"{i['peak_rss_mib'] / r['peak_rss_mib']:.2f}×", "—", ""))
     if q and "pyarrow_default_bytes_per_decision_row" in q:
-        out.append(("Parquet bytes per decision row", f"{q['bytes_per_decision_row']:.1f}",
-                    f"{q['pyarrow_default_bytes_per_decision_row']:.1f} (pyarrow defaults, same rows and files)",
-                    f"{q['ratio_to_pyarrow_default']:.2f}×", "≤ 0.5×", verdict(q["ratio_to_pyarrow_default"] <= 0.5)))
+        out.append(("Parquet bytes per decision row", f"{q['bytes_per_decision_row']:.2f}",
+                    f"{q['pyarrow_default_bytes_per_decision_row']:.2f} (pyarrow defaults, same rows and files)",
+                    f"{q['ratio_to_pyarrow_default']:.4f}×", "≤ 0.5×", verdict(q["ratio_to_pyarrow_default"] <= 0.5)))
     rep = d.get("reports")
     if rep:
         out.append((f"report suite, {len(rep['queries'])} catalog queries (best of {rep['repeats']})",

@@ -161,8 +161,8 @@ def main(bin_, work, employees, days, repeats, reference_repeats, results):
     print(f"reference      {r['events_per_second_best']:,.0f} events/s best, {r['events_per_second_median']:,.0f} median "
           f"(peak {r['peak_rss_mib']:.0f} MiB, {r['repeats']} runs; same decisions: {r['same_decisions_by_reason']}) "
           f"→ accesslake {i['ratio_to_reference_median']:.1f}× (median)")
-    print(f"parquet        {q['bytes_per_decision_row']:.1f} bytes per decision row; pyarrow default on the same rows "
-          f"{q['pyarrow_default_bytes_per_decision_row']:.1f} → {q['ratio_to_pyarrow_default']:.2f}× "
+    print(f"parquet        {q['bytes_per_decision_row']:.2f} bytes per decision row; pyarrow default on the same rows "
+          f"{q['pyarrow_default_bytes_per_decision_row']:.2f} → {q['ratio_to_pyarrow_default']:.4f}× "
           f"({q['input_bytes_per_event']:.0f} bytes per input line)")
     if not r["same_decisions_by_reason"]:
         print("reference pipeline decided differently:", r, s["by_reason"], file=sys.stderr)
