@@ -87,17 +87,6 @@ fn no_statistics(table: Table) -> &'static [&'static str] {
     }
 }
 
-/// zstd levels other than 1 for some columns. The time deltas of a
-/// decisions file repeat in patterns level 9 finds and level 1 does not
-/// (2.66 instead of 2.68 bytes per `occurred_at`); the page is small, about
-/// 3.5 bytes a row before compression.
-fn levels(table: Table) -> &'static [(&'static str, i32)] {
-    match table {
-        Table::Decisions => &[("occurred_at", 9)],
-        _ => &[],
-    }
-}
-
 /// Parquet settings for a table: zstd at level 1, dictionary encoding for the
 /// low-cardinality columns (ids, codes, dates), delta encodings for unique
 /// ids and timestamps, page statistics for pruning where they can prune.
@@ -108,6 +97,8 @@ fn levels(table: Table) -> &'static [(&'static str, i32)] {
 /// decisions lake level 1 writes 0.05 % fewer bytes for files of 16,000 rows
 /// and 0.13 % more for files of 200,000, and an ingest spends 1.2 % fewer
 /// instructions (on random ids alone: 18.5 instead of 19.0 bytes each).
+/// The time deltas of `occurred_at` repeat in patterns level 9 finds, but
+/// for 0.024 bytes per row at 2.7 % of an ingest's instructions: not worth it.
 pub fn writer_properties(table: Table) -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_writer_version(WriterVersion::PARQUET_1_0)
@@ -126,10 +117,6 @@ pub fn writer_properties(table: Table) -> WriterProperties {
     }
     for (col, encoding) in encodings(table) {
         b = b.set_column_encoding(ColumnPath::from(*col), *encoding);
-    }
-    for (col, level) in levels(table) {
-        let level = ZstdLevel::try_new(*level).unwrap_or_default();
-        b = b.set_column_compression(ColumnPath::from(*col), Compression::ZSTD(level));
     }
     b.build()
 }
