@@ -540,7 +540,10 @@ mod tests {
         let plain = Dictionary::of(&values).expect("values").plain();
         let sorted = compress(Zstd::SortedValues, &plain).expect("compress");
         let level_7 = compress(Zstd::Level(7), &plain).expect("compress");
-        assert_eq!(zstd::bulk::decompress(&sorted, plain.len()).expect("decompress"), plain);
+        assert_eq!(
+            zstd::bulk::decompress(&sorted, plain.len()).expect("decompress"),
+            plain
+        );
         assert!(
             sorted.len() * 10 < level_7.len() * 9,
             "{} bytes against {} at level 7",
