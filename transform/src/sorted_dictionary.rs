@@ -531,7 +531,7 @@ mod tests {
         let mut ids: Vec<String> = (0..4_000)
             .filter(|_| {
                 x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-                (x >> 16) % 3 != 0
+                !(x >> 16).is_multiple_of(3)
             })
             .map(|i| format!("0042:{:05}", 10_000 + i * 7))
             .collect();
