@@ -10,7 +10,7 @@ use crate::Result;
 use crate::apply::apply_admin;
 use crate::decide::{ClockCache, apply_presence_pair, decide_pair};
 use crate::state::{Set, State};
-use crate::store::{Commit, StateStore, rejected_key};
+use crate::store::{Commit, IdKeys, StateStore, rejected_key};
 
 /// What one chunk produced.
 #[derive(Debug, Default)]
@@ -20,6 +20,9 @@ pub struct ChunkOutput {
     pub rejected: Vec<Rejected>,
     pub stats: Stats,
     rejected_keys: Vec<String>,
+    /// The store's keys of the entry ids decided and the admin ids
+    /// recorded, for the commit ([`Commit::entry_keys`]).
+    id_keys: (IdKeys, IdKeys),
 }
 
 /// Counts for summaries and metrics.
@@ -117,7 +120,7 @@ impl<S: StateStore> Processor<S> {
         events: &mut Vec<Event>,
         rejected: Vec<Rejected>,
     ) -> Result<ChunkOutput> {
-        let duplicate = self.duplicates(events)?;
+        let (duplicate, id_keys) = self.duplicates(events)?;
         // Decisions fill the vector of an earlier chunk: a chunk's decisions
         // are tens of megabytes, and fresh memory is zeroed by the kernel
         // before first use.
@@ -126,6 +129,7 @@ impl<S: StateStore> Processor<S> {
         decisions.reserve(events.len());
         let mut out = ChunkOutput {
             decisions,
+            id_keys,
             ..ChunkOutput::default()
         };
         let now = self.clock.now();
@@ -191,8 +195,8 @@ impl<S: StateStore> Processor<S> {
     }
 
     /// For each event, whether its id was decided (or recorded) before or
-    /// appears earlier in the chunk.
-    fn duplicates(&self, events: &[Event]) -> Result<Vec<bool>> {
+    /// appears earlier in the chunk; and the store's keys of the others.
+    fn duplicates(&self, events: &[Event]) -> Result<(Vec<bool>, (IdKeys, IdKeys))> {
         let (mut entry_ids, mut admin_ids) = (Vec::new(), Vec::new());
         for ev in events {
             match ev {
@@ -200,24 +204,18 @@ impl<S: StateStore> Processor<S> {
                 Event::Admin(a) => admin_ids.push(a.event_id.as_str()),
             }
         }
-        let mut known_entry = self.store.known_entry_ids(&entry_ids)?.into_iter();
-        let mut known_admin = self.store.known_admin_ids(&admin_ids)?.into_iter();
-        let mut seen_entry: Set<&str> =
-            Set::with_capacity_and_hasher(entry_ids.len(), Default::default());
-        let mut seen_admin: Set<&str> = Set::default();
-        Ok(events
+        let entry = self.store.check_entry_ids(&entry_ids)?;
+        let admin = self.store.check_admin_ids(&admin_ids)?;
+        let mut entry_dup = entry.duplicate.iter();
+        let mut admin_dup = admin.duplicate.iter();
+        let duplicate = events
             .iter()
             .map(|ev| match ev {
-                Event::Entry(e) => {
-                    let known = known_entry.next().unwrap_or(false);
-                    known || !seen_entry.insert(e.event_id.as_str())
-                }
-                Event::Admin(a) => {
-                    let known = known_admin.next().unwrap_or(false);
-                    known || !seen_admin.insert(a.event_id.as_str())
-                }
+                Event::Entry(_) => entry_dup.next().copied().unwrap_or(false),
+                Event::Admin(_) => admin_dup.next().copied().unwrap_or(false),
             })
-            .collect())
+            .collect();
+        Ok((duplicate, (entry.keys, admin.keys)))
     }
 
     /// Hands a committed chunk back, so the next chunk reuses its memory.
@@ -238,6 +236,8 @@ impl<S: StateStore> Processor<S> {
             dirty: &dirty,
             entry_ids: &entry_ids,
             admin_ids: &admin_ids,
+            entry_keys: &out.id_keys.0,
+            admin_keys: &out.id_keys.1,
             rejected_keys: &out.rejected_keys,
         })
     }

@@ -111,6 +111,41 @@ fn conformance<S: StateStore>(make: impl Fn() -> S, reopen: impl Fn(S) -> S) {
         p.store().known_entry_ids(&["s1", "s2", "s3"]).unwrap(),
         [true, true, false]
     );
+    // A check flags what was committed and every repeat after the first.
+    assert_eq!(
+        p.store()
+            .check_entry_ids(&["s3", "s1", "s3", "s4", "s3", "s2", "s4"])
+            .unwrap()
+            .duplicate,
+        [false, true, true, false, true, true, true]
+    );
+    assert_eq!(
+        p.store()
+            .check_admin_ids(&["s3", "a1", "s3"])
+            .unwrap()
+            .duplicate,
+        [false, true, true]
+    );
+    // Repeats within a chunk are decided once, and the commit records each
+    // id that was decided.
+    let repeated = entry("r1", "2026-03-02T10:02:00Z", "d", "c\\u0000", "in");
+    let out = p
+        .process(
+            &[
+                Event::Entry(repeated.clone()),
+                Event::Entry(entry("r2", "2026-03-02T10:03:00Z", "d", "c\\u0000", "in")),
+                Event::Entry(repeated),
+                Event::Entry(entry("s1", "2026-03-02T10:04:00Z", "d", "c\\u0000", "in")),
+            ],
+            vec![],
+        )
+        .unwrap();
+    assert_eq!((out.decisions.len(), out.stats.duplicate_entries), (2, 2));
+    p.commit(&out).unwrap();
+    assert_eq!(
+        p.store().known_entry_ids(&["r1", "r2", "r3"]).unwrap(),
+        [true, true, false]
+    );
 
     // What a fresh load sees equals the processor's memory: dimensions, the
     // replaced grant, presence, versions.
@@ -197,6 +232,28 @@ fn embedded_store_conforms_and_survives_reopening() {
             EmbeddedStore::open(&file).unwrap()
         },
     );
+    // A commit whose ids no check of the store keyed (or not exactly these
+    // ids) keys them itself.
+    let mut s = EmbeddedStore::open(&path).unwrap();
+    let checked = s.check_entry_ids(&["k1", "k2"]).unwrap();
+    let state = accesslake_ingest::State::default();
+    s.commit(&accesslake_ingest::Commit {
+        state: &state,
+        dirty: &[],
+        entry_ids: &["k1", "k3", "k4"],
+        admin_ids: &["k5"],
+        entry_keys: &checked.keys,
+        admin_keys: &accesslake_ingest::store::IdKeys::default(),
+        rejected_keys: &[],
+    })
+    .unwrap();
+    assert_eq!(
+        s.known_entry_ids(&["k1", "k2", "k3", "k4", "k5"]).unwrap(),
+        [true, false, true, true, false]
+    );
+    assert_eq!(s.known_admin_ids(&["k5", "k1"]).unwrap(), [true, false]);
+    drop(s);
+
     // The lake id and batch numbers persist and never repeat.
     let mut s = EmbeddedStore::open(&path).unwrap();
     let id = s.lake_id().to_string();

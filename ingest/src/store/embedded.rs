@@ -22,6 +22,7 @@
 //! written but whose state is not yet committed, so a run that died mid-batch
 //! can delete those files before it decides the same events again.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use redb::{
@@ -34,7 +35,7 @@ use accesslake_model::{AdminRecord, Decision};
 use async_trait::async_trait;
 
 use super::id_index::{IdIndex, IdTables};
-use super::{Commit, StateStore, codec, outcome};
+use super::{Commit, IdCheck, IdKeys, StateStore, codec, outcome};
 use crate::batch::{BatchStore, Stored, Write, WriteError};
 use crate::state::{EntityRef, State};
 use crate::{Error, Result};
@@ -93,14 +94,24 @@ impl IdHasher {
         h.finish128().into()
     }
 
-    /// The keys of `ids`, sorted and without repeats.
-    fn sorted_keys<S: AsRef<str>>(&self, ids: &[S]) -> Vec<u128> {
-        let mut keys: Vec<u128> = ids.iter().map(|id| self.key(id.as_ref())).collect();
+    /// The keys of `ids`, sorted and without repeats: those of `checked`
+    /// when a check of this store made them for exactly these ids (as many
+    /// keys as ids, which are distinct), else hashed and sorted here.
+    fn sorted_keys<'k>(&self, ids: &[&str], checked: &'k IdKeys) -> Cow<'k, [u128]> {
+        if let Some(keys) = &checked.0
+            && keys.len() == ids.len()
+        {
+            return Cow::Borrowed(keys);
+        }
+        let mut keys: Vec<u128> = ids.iter().map(|id| self.key(id)).collect();
         sort_by_hash(&mut keys, |&k| k);
         keys.dedup();
-        keys
+        Cow::Owned(keys)
     }
 }
+
+/// Ids' keys, each with the id's position in the list checked, in key order.
+type KeyOrder = Vec<(u128, usize)>;
 
 /// Sorts items that order first by a keyed hash (`hash`), as
 /// `sort_unstable` would. The hashes are uniform, so one counting pass on
@@ -302,6 +313,17 @@ impl EmbeddedStore {
         index: &IdIndex,
         ids: &[&str],
     ) -> Result<Vec<bool>> {
+        Ok(self.lookup(table, index, ids)?.1)
+    }
+
+    /// Each id's key with its position, in key order, and whether each id
+    /// is recorded.
+    fn lookup(
+        &self,
+        table: TableDefinition<u128, ()>,
+        index: &IdIndex,
+        ids: &[&str],
+    ) -> Result<(KeyOrder, Vec<bool>)> {
         let txn = self.db.begin_read()?;
         // Look the keys up in key order: neighbouring lookups share the path
         // down a tree and sweep each run's filter once.
@@ -319,7 +341,36 @@ impl EmbeddedStore {
             }
         }
         index.mark_known(&index.tables().open_blocks(&txn)?, &order, &mut known)?;
-        Ok(known)
+        Ok((order, known))
+    }
+
+    /// [`StateStore::check_entry_ids`] from one hashing of the ids: repeats
+    /// are equal keys, next to each other in key order (the first position
+    /// first), and the keys of the ids kept are already the sorted run the
+    /// commit writes.
+    fn check(
+        &self,
+        table: TableDefinition<u128, ()>,
+        index: &IdIndex,
+        ids: &[&str],
+    ) -> Result<IdCheck> {
+        let (order, mut duplicate) = self.lookup(table, index, ids)?;
+        let mut keys = Vec::with_capacity(order.len());
+        let mut last = None;
+        for &(key, i) in &order {
+            if last == Some(key) {
+                duplicate[i] = true;
+                continue;
+            }
+            last = Some(key);
+            if !duplicate[i] {
+                keys.push(key);
+            }
+        }
+        Ok(IdCheck {
+            duplicate,
+            keys: IdKeys(Some(keys)),
+        })
     }
 
     /// Whether an id is recorded, by either path, as seen by `txn`.
@@ -409,6 +460,14 @@ impl StateStore for EmbeddedStore {
         self.known(ADMIN_IDS, &self.admin_index, ids)
     }
 
+    fn check_entry_ids(&self, ids: &[&str]) -> Result<IdCheck> {
+        self.check(ENTRY_IDS, &self.entry_index, ids)
+    }
+
+    fn check_admin_ids(&self, ids: &[&str]) -> Result<IdCheck> {
+        self.check(ADMIN_IDS, &self.admin_index, ids)
+    }
+
     fn known_rejected_keys(&self, keys: &[&str]) -> Result<Vec<bool>> {
         self.known_keys(REJECTED_KEYS, keys)
     }
@@ -417,12 +476,16 @@ impl StateStore for EmbeddedStore {
         // The committed state the id runs to merge are read from.
         let committed = self.db.begin_read()?;
         let txn = self.db.begin_write()?;
-        let entry_ids =
-            self.entry_index
-                .write(&committed, &txn, &self.ids.sorted_keys(c.entry_ids))?;
-        let admin_ids =
-            self.admin_index
-                .write(&committed, &txn, &self.ids.sorted_keys(c.admin_ids))?;
+        let entry_ids = self.entry_index.write(
+            &committed,
+            &txn,
+            &self.ids.sorted_keys(c.entry_ids, c.entry_keys),
+        )?;
+        let admin_ids = self.admin_index.write(
+            &committed,
+            &txn,
+            &self.ids.sorted_keys(c.admin_ids, c.admin_keys),
+        )?;
         drop(committed);
         {
             let mut rejected = txn.open_table(REJECTED_KEYS)?;

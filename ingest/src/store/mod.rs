@@ -32,8 +32,45 @@ pub struct Commit<'a> {
     pub entry_ids: &'a [&'a str],
     /// Admin event ids recorded (applied or not) in this chunk.
     pub admin_ids: &'a [&'a str],
+    /// What [`StateStore::check_entry_ids`] kept of `entry_ids`, when they
+    /// are exactly the ids it did not flag; [`IdKeys::default`] otherwise.
+    pub entry_keys: &'a IdKeys,
+    /// The same for `admin_ids` and [`StateStore::check_admin_ids`].
+    pub admin_keys: &'a IdKeys,
     /// Keys of rejected records landed in this chunk ([`rejected_key`]).
     pub rejected_keys: &'a [String],
+}
+
+/// A chunk's ids as a store checked them: which to drop, and what the store
+/// keeps of the others for the commit that records them.
+#[derive(Debug, Default)]
+pub struct IdCheck {
+    /// For each id: recorded by an earlier commit, or repeated earlier in
+    /// the list.
+    pub duplicate: Vec<bool>,
+    /// For [`Commit::entry_keys`] or [`Commit::admin_keys`].
+    pub keys: IdKeys,
+}
+
+/// The store's own keys of the ids a check did not flag, so that the commit
+/// recording them does not derive them again. Opaque outside the store;
+/// [`IdKeys::default`] holds nothing and the commit derives the keys itself.
+#[derive(Debug, Default)]
+pub struct IdKeys(pub(crate) Option<Vec<u128>>);
+
+/// [`IdCheck`] from a store's `known` answer, repeats found with a set.
+fn check_by_set(ids: &[&str], known: Vec<bool>) -> IdCheck {
+    let mut seen: crate::state::Set<&str> =
+        crate::state::Set::with_capacity_and_hasher(ids.len(), Default::default());
+    let duplicate = ids
+        .iter()
+        .zip(known)
+        .map(|(id, known)| !seen.insert(id) || known)
+        .collect();
+    IdCheck {
+        duplicate,
+        keys: IdKeys::default(),
+    }
 }
 
 /// Identifies a rejected record across runs: where it came from and a stable
@@ -60,6 +97,16 @@ pub trait StateStore {
     fn known_entry_ids(&self, ids: &[&str]) -> Result<Vec<bool>>;
     /// For each id, whether an admin event with that id was committed.
     fn known_admin_ids(&self, ids: &[&str]) -> Result<Vec<bool>>;
+    /// For each id, whether it is an entry event committed before or a
+    /// repeat of one earlier in `ids`; and the keys the commit of the other
+    /// ids can use ([`Commit::entry_keys`]).
+    fn check_entry_ids(&self, ids: &[&str]) -> Result<IdCheck> {
+        Ok(check_by_set(ids, self.known_entry_ids(ids)?))
+    }
+    /// [`StateStore::check_entry_ids`] for admin event ids.
+    fn check_admin_ids(&self, ids: &[&str]) -> Result<IdCheck> {
+        Ok(check_by_set(ids, self.known_admin_ids(ids)?))
+    }
     /// For each key, whether a rejected record with that key was committed.
     fn known_rejected_keys(&self, keys: &[&str]) -> Result<Vec<bool>>;
     /// Persists one chunk atomically.
