@@ -12,7 +12,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::parquet_file::encode_parquet;
 use crate::partition::{PartitionKey, file_key, partition_rows};
-use crate::rows::{LakeRow, record_batch};
+use crate::rows::{LakeRow, lake_batch};
 use crate::{Error, Result};
 
 /// A Parquet file ready to be put, with the facts a summary reports.
@@ -81,7 +81,7 @@ impl Lake {
                     table: R::TABLE,
                     dt,
                 };
-                let batch = record_batch(&group)?;
+                let batch = lake_batch(&group)?;
                 Ok(LakeFile {
                     path: file_key(key, file_name)?,
                     rows: group.len(),

@@ -2,7 +2,6 @@
 
 use accesslake_model::Table;
 use arrow_array::RecordBatch;
-use arrow_array::cast::AsArray;
 use arrow_schema::DataType;
 use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
@@ -181,13 +180,21 @@ pub fn encode_parquet(table: Table, batch: &RecordBatch) -> Result<Bytes> {
         for (i, (field, mut writer)) in schema.fields().iter().zip(writers).enumerate() {
             let column = rows.column(i);
             if let Some(statistics) = sorted[i]
-                && let Some(values) = column.as_string_opt::<i32>()
                 && let Some((bytes, close)) =
-                    sorted_dictionary::encode(values, descrs[i].clone(), statistics)?
+                    sorted_dictionary::encode(column.as_ref(), descrs[i].clone(), statistics)?
             {
                 chunks.push(Chunk::Sorted(bytes, close));
                 continue;
             }
+            // A column given in another Arrow type than the table's (a
+            // dictionary array of strings) is written as the table's type.
+            let cast;
+            let column = if column.data_type() == field.data_type() {
+                column
+            } else {
+                cast = arrow_cast::cast(column, field.data_type())?;
+                &cast
+            };
             for leaf in compute_leaves(field, column)? {
                 writer.write(&leaf)?;
             }
@@ -247,9 +254,10 @@ impl Chunk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record_batch;
+    use crate::{lake_batch, record_batch};
     use accesslake_model::{Decision, Direction, LocalTime, Reason};
     use arrow_array::Array;
+    use arrow_array::cast::AsArray;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::column::page::Page;
     use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -293,6 +301,11 @@ mod tests {
             .expect("read");
         let read = arrow_select::concat::concat_batches(&batch.schema(), &read).expect("concat");
         assert_eq!(read, batch);
+        // The lake's own batch (dictionary arrays where the file has a
+        // dictionary) is written to the same bytes.
+        let lake = encode_parquet(Table::Decisions, &lake_batch(&refs).expect("lake batch"))
+            .expect("encode");
+        assert!(lake == bytes, "the lake batch is written otherwise");
         bytes
     }
 
@@ -532,6 +545,17 @@ mod tests {
     }
 
     const PAGE_ROWS_TWICE: usize = 2 * sorted_dictionary::PAGE_ROWS;
+
+    #[test]
+    fn a_dictionary_past_the_size_limit_is_written_without_one() {
+        // 20,000 distinct people of 100 bytes each: 2 MB of dictionary.
+        let rows = decisions(20_000, |i| Some(format!("{i:0>100}")));
+        let bytes = round_trip(&rows);
+        // parquet-rs wrote it: a dictionary in order of appearance, given
+        // up on past its limit.
+        let dicts = dictionaries(&bytes, 7);
+        assert!(dicts.iter().all(|&(_, sorted)| !sorted), "{dicts:?}");
+    }
 
     #[test]
     fn a_column_of_nulls_or_of_one_value_reads_back() {

@@ -4,10 +4,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use accesslake_model::{AdminRecord, Decision, Micros, Rejected, Table, utc_date};
-use arrow_array::builder::{
-    BooleanBuilder, Int8Builder, StringBuilder, TimestampMicrosecondBuilder,
+use arrow_array::builder::{BooleanBuilder, StringBuilder};
+use arrow_array::types::{Int8Type, UInt32Type};
+use arrow_array::{
+    ArrayRef, ArrowPrimitiveType, DictionaryArray, PrimitiveArray, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
 };
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_buffer::{ArrowNativeType, NullBuffer};
+use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
 
 use crate::Result;
@@ -21,6 +25,13 @@ pub trait LakeRow {
     fn sort_cmp(&self, other: &Self) -> std::cmp::Ordering;
     /// Appends the rows as one record batch in the table's schema.
     fn to_columns(rows: &[&Self]) -> Vec<ArrayRef>;
+
+    /// The columns [`crate::encode_parquet`] writes the rows from: those of
+    /// [`LakeRow::to_columns`], or for a string column that file writes with
+    /// a dictionary, a dictionary array of the same strings.
+    fn lake_columns(rows: &[&Self]) -> Vec<ArrayRef> {
+        Self::to_columns(rows)
+    }
 
     /// Puts one file's rows in [`LakeRow::sort_cmp`] order, ties in the
     /// order given.
@@ -41,8 +52,22 @@ pub fn record_batch<R: LakeRow>(rows: &[&R]) -> Result<RecordBatch> {
     )?)
 }
 
-fn ts_builder(n: usize) -> TimestampMicrosecondBuilder {
-    TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC")
+/// The record batch [`crate::encode_parquet`] writes `rows` from
+/// ([`LakeRow::lake_columns`]): the table's schema, with a dictionary type
+/// where a column is given as one.
+pub fn lake_batch<R: LakeRow>(rows: &[&R]) -> Result<RecordBatch> {
+    let columns = R::lake_columns(rows);
+    let table = R::TABLE.schema();
+    let fields: Vec<Field> = table
+        .fields()
+        .iter()
+        .zip(&columns)
+        .map(|(f, c)| f.as_ref().clone().with_data_type(c.data_type().clone()))
+        .collect();
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new_with_metadata(fields, table.metadata().clone())),
+        columns,
+    )?)
 }
 
 /// A string column of `rows`. The value buffer is sized from the values
@@ -57,20 +82,127 @@ fn strings<'a, R>(rows: &[&'a R], value: impl Fn(&'a R) -> Option<&'a str>) -> A
     Arc::new(b.finish())
 }
 
-fn times(n: usize, it: impl Iterator<Item = Micros>) -> ArrayRef {
-    let mut b = ts_builder(n);
-    for v in it {
-        b.append_value(v);
+/// The values of a primitive column, filled row by row, and which rows are
+/// null once one is. Cheaper than an Arrow builder, which checks its null
+/// bitmap and capacity on every value.
+struct Values<T> {
+    values: Vec<T>,
+    valid: Option<Vec<bool>>,
+}
+
+impl<T: ArrowNativeType> Values<T> {
+    fn with_capacity(n: usize) -> Self {
+        Values {
+            values: Vec::with_capacity(n),
+            valid: None,
+        }
     }
-    Arc::new(b.finish())
+
+    fn push(&mut self, v: T) {
+        self.values.push(v);
+        if let Some(valid) = &mut self.valid {
+            valid.push(true);
+        }
+    }
+
+    fn push_null(&mut self) {
+        let n = self.values.len();
+        self.valid
+            .get_or_insert_with(|| {
+                let mut valid = Vec::with_capacity(self.values.capacity());
+                valid.resize(n, true);
+                valid
+            })
+            .push(false);
+        self.values.push(T::default());
+    }
+
+    fn finish<P: ArrowPrimitiveType<Native = T>>(self) -> PrimitiveArray<P> {
+        PrimitiveArray::new(self.values.into(), self.valid.map(NullBuffer::from))
+    }
+}
+
+/// A string column of `rows` as a dictionary array: each distinct string
+/// once, each row its key. Rows come in runs of one value (a zone's rows, a
+/// door's scans in a row), which take no lookup; a hash map finds the
+/// others once a column has more than a few distinct values.
+fn keyed<'a, R>(rows: &[&'a R], value: impl Fn(&'a R) -> Option<&'a str>) -> ArrayRef {
+    let mut keys = Values::with_capacity(rows.len());
+    let mut seen: Vec<&str> = Vec::new();
+    let mut ids: HashMap<&str, u32, foldhash::fast::RandomState> = HashMap::default();
+    let mut previous: Option<(&str, u32)> = None;
+    for r in rows {
+        let Some(v) = value(r) else {
+            keys.push_null();
+            continue;
+        };
+        let id = match previous {
+            Some((p, id)) if p == v => id,
+            _ if seen.len() <= FEW => match seen.iter().position(|s| *s == v) {
+                Some(id) => id as u32,
+                None => {
+                    seen.push(v);
+                    if seen.len() > FEW {
+                        ids.extend(seen.iter().enumerate().map(|(i, s)| (*s, i as u32)));
+                    }
+                    (seen.len() - 1) as u32
+                }
+            },
+            _ => *ids.entry(v).or_insert_with(|| {
+                seen.push(v);
+                (seen.len() - 1) as u32
+            }),
+        };
+        previous = Some((v, id));
+        keys.push(id);
+    }
+    dictionary(keys, &seen)
+}
+
+/// Strings looked up before a hash map takes over in [`keyed`].
+const FEW: usize = 8;
+
+/// A column of a fieldless enum as a dictionary array: `code` gives a row's
+/// variant (its place in the enum) and name. No string is compared.
+fn codes<'a, R>(rows: &[&'a R], code: impl Fn(&'a R) -> (usize, &'static str)) -> ArrayRef {
+    let mut keys = Values::with_capacity(rows.len());
+    let mut slots: Vec<u32> = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
+    for r in rows {
+        let (variant, name) = code(r);
+        if slots.len() <= variant {
+            slots.resize(variant + 1, u32::MAX);
+        }
+        if slots[variant] == u32::MAX {
+            slots[variant] = names.len() as u32;
+            names.push(name);
+        }
+        keys.push(slots[variant]);
+    }
+    dictionary(keys, &names)
+}
+
+fn dictionary(keys: Values<u32>, values: &[&str]) -> ArrayRef {
+    let values: ArrayRef = Arc::new(StringArray::from_iter_values(values));
+    // The keys index `values` by construction.
+    Arc::new(DictionaryArray::new(keys.finish::<UInt32Type>(), values))
+}
+
+fn times(n: usize, it: impl Iterator<Item = Micros>) -> ArrayRef {
+    let mut values = Vec::with_capacity(n);
+    values.extend(it);
+    Arc::new(TimestampMicrosecondArray::from(values).with_timezone("UTC"))
 }
 
 fn int8s(n: usize, it: impl Iterator<Item = Option<i8>>) -> ArrayRef {
-    let mut b = Int8Builder::with_capacity(n);
+    let mut values = Values::with_capacity(n);
     for v in it {
-        b.append_option(v);
+        match v {
+            Some(v) => values.push(v),
+            None => values.push_null(),
+        }
     }
-    Arc::new(b.finish())
+    Arc::new(values.finish::<Int8Type>())
 }
 
 impl LakeRow for Decision {
@@ -146,41 +278,75 @@ impl LakeRow for Decision {
     }
 
     fn to_columns(rows: &[&Self]) -> Vec<ArrayRef> {
-        let n = rows.len();
-        let mut dates = StringBuilder::with_capacity(n, n * 10);
-        // A file's rows fall on one or two local dates: each is formatted once.
-        let mut last: Option<(NaiveDate, String)> = None;
-        for r in rows {
-            match r.local {
-                Some(l) => {
-                    if last.as_ref().is_none_or(|(d, _)| *d != l.date) {
-                        last = Some((l.date, accesslake_model::format_date(l.date)));
-                    }
-                    if let Some((_, text)) = &last {
-                        dates.append_value(text);
-                    }
-                }
-                None => dates.append_null(),
-            }
-        }
-        vec![
-            strings(rows, |r| Some(r.event_id.as_str())),
-            times(n, rows.iter().map(|r| r.occurred_at)),
-            times(n, rows.iter().map(|r| r.processed_at)),
-            strings(rows, |r| r.site_id.as_deref()),
-            strings(rows, |r| r.zone_id.as_deref()),
-            strings(rows, |r| Some(r.door_id.as_str())),
-            strings(rows, |r| Some(r.card_id.as_str())),
-            strings(rows, |r| r.employee_id.as_deref()),
-            strings(rows, |r| Some(r.direction.as_str())),
-            strings(rows, |r| Some(r.outcome.as_str())),
-            strings(rows, |r| Some(r.reason.as_str())),
-            int8s(n, rows.iter().map(|r| Some(r.presence_change))),
-            Arc::new(dates.finish()),
-            int8s(n, rows.iter().map(|r| r.local.map(|l| l.hour))),
-            int8s(n, rows.iter().map(|r| r.local.map(|l| l.weekday))),
-        ]
+        decision_columns(rows, false)
     }
+
+    /// The dimension, code and date columns as dictionary arrays, which
+    /// the file's sorted dictionaries take as they are.
+    fn lake_columns(rows: &[&Self]) -> Vec<ArrayRef> {
+        decision_columns(rows, true)
+    }
+}
+
+/// The decisions columns, the string columns written with a dictionary as
+/// dictionary arrays when `keyed`.
+fn decision_columns(rows: &[&Decision], keyed_strings: bool) -> Vec<ArrayRef> {
+    let n = rows.len();
+    let text = |value: fn(&Decision) -> Option<&str>| {
+        if keyed_strings {
+            keyed(rows, value)
+        } else {
+            strings(rows, value)
+        }
+    };
+    let code = |value: fn(&Decision) -> (usize, &'static str)| {
+        if keyed_strings {
+            codes(rows, value)
+        } else {
+            strings(rows, |r| Some(value(r).1))
+        }
+    };
+    vec![
+        strings(rows, |r| Some(r.event_id.as_str())),
+        times(n, rows.iter().map(|r| r.occurred_at)),
+        times(n, rows.iter().map(|r| r.processed_at)),
+        text(|r| r.site_id.as_deref()),
+        text(|r| r.zone_id.as_deref()),
+        text(|r| Some(r.door_id.as_str())),
+        text(|r| Some(r.card_id.as_str())),
+        text(|r| r.employee_id.as_deref()),
+        code(|r| (r.direction as usize, r.direction.as_str())),
+        code(|r| (r.outcome as usize, r.outcome.as_str())),
+        code(|r| (r.reason as usize, r.reason.as_str())),
+        int8s(n, rows.iter().map(|r| Some(r.presence_change))),
+        local_dates(rows, keyed_strings),
+        int8s(n, rows.iter().map(|r| r.local.map(|l| l.hour))),
+        int8s(n, rows.iter().map(|r| r.local.map(|l| l.weekday))),
+    ]
+}
+
+/// The `local_date` column. A file's rows fall on one or two local dates, in
+/// runs: each run's date is formatted once.
+fn local_dates(rows: &[&Decision], keyed: bool) -> ArrayRef {
+    let mut keys = Values::with_capacity(rows.len());
+    let mut days: Vec<(NaiveDate, String)> = Vec::new();
+    for r in rows {
+        let Some(l) = r.local else {
+            keys.push_null();
+            continue;
+        };
+        if days.last().is_none_or(|(d, _)| *d != l.date) {
+            days.push((l.date, accesslake_model::format_date(l.date)));
+        }
+        keys.push((days.len() - 1) as u32);
+    }
+    let days: Vec<&str> = days.iter().map(|(_, text)| text.as_str()).collect();
+    let column = dictionary(keys, &days);
+    if keyed {
+        return column;
+    }
+    // A dictionary of valid keys casts to strings without fail.
+    arrow_cast::cast(&column, &DataType::Utf8).unwrap_or(column)
 }
 
 impl LakeRow for AdminRecord {

@@ -19,7 +19,9 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use arrow_array::{Array, StringArray};
+use arrow_array::cast::AsArray;
+use arrow_array::types::UInt32Type;
+use arrow_array::{Array, DictionaryArray, StringArray};
 use bytes::Bytes;
 use parquet::basic::{BoundaryOrder, Compression, Encoding, ZstdLevel};
 use parquet::column::page::{CompressedPage, Page, PageWriter};
@@ -123,24 +125,37 @@ fn compress(how: Zstd, data: &[u8]) -> Result<Vec<u8>, ParquetError> {
 /// truncated ones.
 const STATISTICS_LIMIT: usize = 64;
 
-/// Encodes `values` as a column chunk for `descr`, or returns `None` when a
-/// sorted dictionary does not suit them (no values at all, or a dictionary
-/// past the size limit); the caller then writes the column the usual way.
+/// Encodes a string column as a column chunk for `descr`, or returns `None`
+/// when a sorted dictionary does not suit it (no values at all, a dictionary
+/// past the size limit, or a column of another type); the caller then
+/// writes the column the usual way. The column is a `Utf8` array, or a
+/// dictionary array of `UInt32` keys into `Utf8` values, which saves finding
+/// each row's value among the others when the rows already had it numbered.
 /// With `statistics`, the chunk gets its minimum, maximum and null count and
 /// a column index (page bounds) as parquet-rs would write them.
 ///
 /// The bytes start with the dictionary page at offset 0, as
 /// `SerializedRowGroupWriter::append_column` expects.
 pub fn encode(
-    values: &StringArray,
+    column: &dyn Array,
     descr: ColumnDescPtr,
     statistics: bool,
 ) -> Result<Option<(Bytes, ColumnCloseResult)>, ParquetError> {
-    let Some(dict) = Dictionary::of(values) else {
+    let (dict, nulls) = if let Some(values) = column.as_string_opt::<i32>() {
+        (Dictionary::of(values), values.nulls())
+    } else if let Some(keyed) = column.as_dictionary_opt::<UInt32Type>() {
+        (Dictionary::of_keyed(keyed), keyed.keys().nulls())
+    } else {
         return Ok(None);
     };
+    let Some(dict) = dict else {
+        return Ok(None);
+    };
+    let len = column.len();
+    let null_count = nulls.map_or(0, |n| n.null_count());
+    let is_valid = |i: usize| nulls.is_none_or(|n| n.is_valid(i));
     let nullable = descr.max_def_level() > 0;
-    if values.null_count() > 0 && !nullable {
+    if null_count > 0 && !nullable {
         return Err(ParquetError::General(format!(
             "column {} is required but holds nulls",
             descr.name()
@@ -173,28 +188,24 @@ pub fn encode(
     let mut buf = Vec::new();
     let mut levels = Vec::new();
     let mut defs = Vec::new();
-    let mut page_values = Vec::with_capacity(PAGE_ROWS.min(values.len()));
+    let mut page_values = Vec::with_capacity(PAGE_ROWS.min(len));
     let mut start = 0;
-    while start < values.len() {
-        let end = (start + PAGE_ROWS).min(values.len());
+    while start < len {
+        let end = (start + PAGE_ROWS).min(len);
         buf.clear();
         page_values.clear();
         if nullable {
             levels.clear();
             defs.clear();
-            defs.extend((start..end).map(|i| u32::from(values.is_valid(i))));
+            defs.extend((start..end).map(|i| u32::from(is_valid(i))));
             rle_hybrid(&mut levels, &defs, 1);
             buf.extend_from_slice(&(levels.len() as u32).to_le_bytes());
             buf.extend_from_slice(&levels);
         }
-        if values.null_count() == 0 {
+        if null_count == 0 {
             page_values.extend_from_slice(&dict.index[start..end]);
         } else {
-            page_values.extend(
-                (start..end)
-                    .filter(|&i| values.is_valid(i))
-                    .map(|i| dict.index[i]),
-            );
+            page_values.extend((start..end).filter(|&i| is_valid(i)).map(|i| dict.index[i]));
         }
         buf.push(width);
         rle_hybrid(&mut buf, &page_values, width);
@@ -228,21 +239,21 @@ pub fn encode(
             Encoding::RLE,
             Encoding::RLE_DICTIONARY,
         ])
-        .set_num_values(values.len() as i64)
+        .set_num_values(len as i64)
         .set_total_compressed_size(total_compressed)
         .set_total_uncompressed_size(total_uncompressed)
         .set_dictionary_page_offset(Some(0))
         .set_data_page_offset(data_page_offset.unwrap_or(total_compressed));
     let mut column_index = None;
     if let Some(bounds) = bounds {
-        if let Some(stats) = dict.statistics(values.null_count() as u64) {
+        if let Some(stats) = dict.statistics(null_count as u64) {
             metadata = metadata.set_statistics(stats);
         }
         column_index = bounds.build()?;
     }
     let close = ColumnCloseResult {
         bytes_written: bytes.len() as u64,
-        rows_written: values.len() as u64,
+        rows_written: len as u64,
         metadata: metadata.build()?,
         bloom_filter: None,
         column_index,
@@ -371,6 +382,49 @@ impl<'a> Dictionary<'a> {
             *i = rank[*i as usize];
         }
         let sorted = order.iter().map(|&id| seen[id as usize]).collect();
+        Some(Self { sorted, index })
+    }
+
+    /// The dictionary of a column given as keys into a list of strings
+    /// (an Arrow dictionary array): only the strings the keys use are kept,
+    /// equal strings become one entry, and no row's string is looked up.
+    /// `None` as for [`Dictionary::of`], or when a listed string is null.
+    fn of_keyed(column: &'a DictionaryArray<UInt32Type>) -> Option<Self> {
+        let values = column.values().as_string_opt::<i32>()?;
+        if values.null_count() > 0 {
+            return None;
+        }
+        let keys = column.keys();
+        let mut used = vec![false; values.len()];
+        for (i, k) in keys.values().iter().enumerate() {
+            if keys.is_valid(i) {
+                *used.get_mut(*k as usize)? = true;
+            }
+        }
+        let mut order: Vec<(&str, usize)> = (0..values.len())
+            .filter(|&k| used[k])
+            .map(|k| (values.value(k), k))
+            .collect();
+        order.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut sorted: Vec<&str> = Vec::with_capacity(order.len());
+        let mut rank = vec![0u32; values.len()];
+        let mut bytes = 0;
+        for &(v, k) in &order {
+            if sorted.last() != Some(&v) {
+                sorted.push(v);
+                bytes += 4 + v.len();
+            }
+            rank[k] = (sorted.len() - 1) as u32;
+        }
+        if sorted.is_empty() || bytes > DICTIONARY_LIMIT {
+            return None;
+        }
+        // A null row's key may be anything: it has no index in the page.
+        let index = keys
+            .values()
+            .iter()
+            .map(|&k| rank.get(k as usize).copied().unwrap_or(0))
+            .collect();
         Some(Self { sorted, index })
     }
 
@@ -589,6 +643,27 @@ mod tests {
         let valid: Vec<u32> = [0, 2, 3, 4, 5].iter().map(|&i| d.index[i]).collect();
         assert_eq!(valid, vec![2, 0, 2, 1, 0]);
         assert_eq!(d.plain()[..5], [1, 0, 0, 0, b'a']);
+    }
+
+    #[test]
+    fn a_keyed_column_keeps_only_the_strings_its_rows_use_once_each() {
+        // "c" listed twice, "x" used only by a null row, "z" by no row.
+        let values = StringArray::from(vec!["c", "a", "x", "c", "b", "z"]);
+        let keys = arrow_array::UInt32Array::from(vec![
+            Some(0),
+            Some(2),
+            Some(1),
+            Some(3),
+            Some(4),
+            Some(1),
+        ]);
+        let nulls = arrow_buffer::NullBuffer::from(vec![true, false, true, true, true, true]);
+        let keys = arrow_array::UInt32Array::new(keys.values().clone(), Some(nulls));
+        let column = DictionaryArray::new(keys, std::sync::Arc::new(values));
+        let d = Dictionary::of_keyed(&column).expect("values");
+        assert_eq!(d.sorted, vec!["a", "b", "c"]);
+        let valid: Vec<u32> = [0, 2, 3, 4, 5].iter().map(|&i| d.index[i]).collect();
+        assert_eq!(valid, vec![2, 0, 2, 1, 0]);
     }
 
     #[test]
