@@ -221,8 +221,8 @@ pub async fn decide_entries(
         count_decision(&mut out.stats, &d);
         let presence = match (&d.employee_id, &d.zone_id, d.presence_change) {
             (Some(employee_id), Some(zone_id), change) if change != 0 => Some(PresenceWrite {
-                employee_id: employee_id.clone(),
-                zone_id: zone_id.clone(),
+                employee_id: employee_id.to_string(),
+                zone_id: zone_id.to_string(),
                 inside: change > 0,
             }),
             _ => None,
@@ -391,16 +391,22 @@ async fn load_for_entries(store: &dyn BatchStore, events: &[&EntryEvent]) -> Res
         .iter()
         .flat_map(|e| {
             [
-                EntityRef::Card(e.card_id.clone()),
-                EntityRef::Door(e.door_id.clone()),
+                EntityRef::Card(e.card_id.to_string()),
+                EntityRef::Door(e.door_id.to_string()),
             ]
         })
         .collect();
     let mut state = store.load(&first).await?;
     let mut second = BTreeSet::new();
     for e in events {
-        let employee = state.cards.get(&e.card_id).map(|c| c.employee_id.clone());
-        let zone = state.doors.get(&e.door_id).map(|d| d.zone_id.clone());
+        let employee = state
+            .cards
+            .get(e.card_id.as_str())
+            .map(|c| c.employee_id.clone());
+        let zone = state
+            .doors
+            .get(e.door_id.as_str())
+            .map(|d| d.zone_id.clone());
         if let Some(z) = &zone {
             second.insert(EntityRef::Zone(z.clone()));
         }

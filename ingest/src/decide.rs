@@ -1,7 +1,7 @@
 //! The decision rules of SPEC 3, as a pure function of the state and one scan.
 
 use accesslake_model::{
-    CardStatus, Decision, Direction, EmployeeStatus, EntryEvent, LocalTime, Micros, Reason,
+    CardStatus, Decision, Direction, EmployeeStatus, EntryEvent, Id, LocalTime, Micros, Reason,
     Schedule, Zone,
 };
 use chrono::{DateTime, Datelike, Timelike};
@@ -155,11 +155,11 @@ pub(crate) fn decide_pair(
     ev: EntryEvent,
     processed_at: Micros,
 ) -> (Decision, Option<Pair>) {
-    let card = state.cards.get(&ev.card_id);
+    let card = state.cards.get(ev.card_id.as_str());
     let holder = card.map(|c| c.employee_id.as_str());
     let door_zone = state
         .doors
-        .get(&ev.door_id)
+        .get(ev.door_id.as_str())
         .and_then(|d| state.zones.get(&d.zone_id));
     let clock = door_zone.map(|z| clocks.read(z, ev.occurred_at));
     let pair = holder
@@ -175,11 +175,11 @@ pub(crate) fn decide_pair(
         event_id: ev.event_id,
         occurred_at: ev.occurred_at,
         processed_at,
-        site_id: door_zone.map(|z| z.site_id.clone()),
-        zone_id: door_zone.map(|z| z.zone_id.clone()),
+        site_id: door_zone.map(|z| Id::from(z.site_id.as_str())),
+        zone_id: door_zone.map(|z| Id::from(z.zone_id.as_str())),
         door_id: ev.door_id,
         card_id: ev.card_id,
-        employee_id: holder.map(str::to_string),
+        employee_id: holder.map(Id::from),
         direction: ev.direction,
         outcome: reason.outcome(),
         reason,

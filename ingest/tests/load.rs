@@ -126,7 +126,7 @@ async fn expected(admin: &[Vec<u8>], scans: &[Vec<u8>]) -> HashMap<String, (Stri
         assert!(out.failed_from.is_none(), "{:?}", out.error);
         for d in out.decisions {
             want.insert(
-                d.event_id.clone(),
+                d.event_id.to_string(),
                 (
                     d.outcome.as_str().to_string(),
                     d.reason.as_str().to_string(),

@@ -26,7 +26,7 @@ fn order(files: Vec<(&str, Vec<String>)>) -> Vec<String> {
     let mut out = Vec::new();
     while let Some(item) = m.next().unwrap() {
         out.push(match item {
-            Item::Event(Event::Entry(e)) => e.event_id,
+            Item::Event(Event::Entry(e)) => e.event_id.to_string(),
             Item::Event(Event::Admin(a)) => a.event_id,
             Item::Rejected(r) => format!("rejected {}", r.source_ref),
         });

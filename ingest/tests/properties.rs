@@ -258,7 +258,7 @@ proptest! {
                 prop_assert!(d.employee_id.is_none());
             }
             if let (Some(e), Some(z)) = (&d.employee_id, &d.zone_id) {
-                let p = presence.entry((e.clone(), z.clone())).or_default();
+                let p = presence.entry((e.to_string(), z.to_string())).or_default();
                 *p += i32::from(d.presence_change);
                 prop_assert!(*p == 0 || *p == 1, "presence {} for {e} in {z}", p);
             }

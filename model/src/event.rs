@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::record::Id;
 use crate::time::{Micros, parse_rfc3339};
 
 /// The largest accepted line or record, in bytes, not counting the newline.
@@ -56,10 +57,10 @@ impl Direction {
 /// One card scan at a door.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryEvent {
-    pub event_id: String,
+    pub event_id: Id,
     pub occurred_at: Micros,
-    pub door_id: String,
-    pub card_id: String,
+    pub door_id: Id,
+    pub card_id: Id,
     pub direction: Direction,
 }
 
@@ -507,10 +508,10 @@ fn plain_entry(text: &str) -> Option<EntryEvent> {
     }
     let direction = Direction::parse(direction)?;
     Some(EntryEvent {
-        event_id: event_id.to_string(),
+        event_id: Id::from(event_id),
         occurred_at: parse_rfc3339(occurred_at).ok()?,
-        door_id: door_id.to_string(),
-        card_id: card_id.to_string(),
+        door_id: Id::from(door_id),
+        card_id: Id::from(card_id),
         direction,
     })
 }
@@ -670,10 +671,10 @@ fn parse_entry(env: &Envelope<'_>) -> Result<EntryEvent, RecordError> {
     let direction = Direction::parse(&string(env.direction, "direction")?)
         .ok_or_else(|| RecordError::field("direction", "expected \"in\" or \"out\""))?;
     Ok(EntryEvent {
-        event_id,
+        event_id: event_id.into(),
         occurred_at,
-        door_id,
-        card_id,
+        door_id: door_id.into(),
+        card_id: card_id.into(),
         direction,
     })
 }

@@ -13,17 +13,22 @@ pub struct LocalTime {
     pub weekday: i8,
 }
 
+/// An id of a scan's row (event, site, zone, door, card, person): a string
+/// kept inline up to 24 bytes, so the ids a decision copies from the state
+/// and from its scan take no allocation of their own.
+pub type Id = compact_str::CompactString;
+
 /// One decided scan: a `decisions` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
-    pub event_id: String,
+    pub event_id: Id,
     pub occurred_at: Micros,
     pub processed_at: Micros,
-    pub site_id: Option<String>,
-    pub zone_id: Option<String>,
-    pub door_id: String,
-    pub card_id: String,
-    pub employee_id: Option<String>,
+    pub site_id: Option<Id>,
+    pub zone_id: Option<Id>,
+    pub door_id: Id,
+    pub card_id: Id,
+    pub employee_id: Option<Id>,
     pub direction: Direction,
     pub outcome: Outcome,
     pub reason: Reason,

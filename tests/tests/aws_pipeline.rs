@@ -617,7 +617,7 @@ fn firehose_sink_loses_nothing_under_injected_faults() {
                 .zip(&decisions)
                 .map(|(l, d)| {
                     (
-                        d.event_id.clone(),
+                        d.event_id.to_string(),
                         String::from_utf8(l).unwrap().trim_end().to_string(),
                     )
                 })
@@ -703,7 +703,7 @@ async fn firehose_sink(
 fn decisions(n: i64) -> Vec<accesslake_model::Decision> {
     (0..n)
         .map(|i| accesslake_model::Decision {
-            event_id: format!("s{i}"),
+            event_id: format!("s{i}").into(),
             occurred_at: conformance::now() + i,
             processed_at: conformance::now(),
             site_id: Some("hq".into()),

@@ -265,20 +265,21 @@ mod tests {
     fn decisions(n: usize, employee: impl Fn(usize) -> Option<String>) -> Vec<Decision> {
         (0..n)
             .map(|i| Decision {
-                event_id: format!("ev-{i}"),
+                event_id: format!("ev-{i}").into(),
                 occurred_at: i as i64 * 1_000,
                 processed_at: 0,
                 site_id: Some("hq".into()),
-                zone_id: Some(format!("z{}", i / 50_000)),
-                door_id: format!("d{}", i % 3),
+                zone_id: Some(format!("z{}", i / 50_000).into()),
+                door_id: format!("d{}", i % 3).into(),
                 // Ids in no order, some repeated in runs, one of them empty
                 // and some beyond ASCII.
                 card_id: match (i * 7919) % 5003 {
                     0 => String::new(),
                     k if k % 11 == 0 => format!("caf\u{e9}:{k}"),
                     k => format!("0042:{}", k / (1 + i % 4)),
-                },
-                employee_id: employee(i),
+                }
+                .into(),
+                employee_id: employee(i).map(Into::into),
                 direction: Direction::In,
                 outcome: Reason::Ok.outcome(),
                 reason: Reason::Ok,
@@ -521,7 +522,7 @@ mod tests {
     #[test]
     fn long_values_leave_no_bounds() {
         let mut rows = decisions(PAGE_ROWS_TWICE, |_| None);
-        rows[7].door_id = "d".repeat(65);
+        rows[7].door_id = "d".repeat(65).into();
         let refs: Vec<&Decision> = rows.iter().collect();
         let bytes =
             encode_parquet(Table::Decisions, &record_batch(&refs).expect("batch")).expect("encode");

@@ -2,7 +2,9 @@
 //! so that a redelivered event gets its first outcome back (the same row, the
 //! same `processed_at`) instead of being decided again.
 
-use accesslake_model::{AdminRecord, AdminType, Decision, Direction, LocalTime, Micros, Reason};
+use accesslake_model::{
+    AdminRecord, AdminType, Decision, Direction, Id, LocalTime, Micros, Reason,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::batch::Stored;
@@ -15,11 +17,11 @@ struct DecisionV {
     source_ref: String,
     occurred_at: Micros,
     processed_at: Micros,
-    site_id: Option<String>,
-    zone_id: Option<String>,
-    door_id: String,
-    card_id: String,
-    employee_id: Option<String>,
+    site_id: Option<Id>,
+    zone_id: Option<Id>,
+    door_id: Id,
+    card_id: Id,
+    employee_id: Option<Id>,
     direction: String,
     reason: String,
     presence_change: i8,
@@ -93,7 +95,7 @@ pub fn decode_decision(event_id: &str, text: &str) -> Result<Stored<Decision>> {
         }),
     };
     let row = Decision {
-        event_id: event_id.to_string(),
+        event_id: event_id.into(),
         occurred_at: v.occurred_at,
         processed_at: v.processed_at,
         site_id: v.site_id,
@@ -144,7 +146,7 @@ pub fn decode_admin(event_id: &str, text: &str) -> Result<Stored<AdminRecord>> {
         ),
     };
     let row = AdminRecord {
-        event_id: event_id.to_string(),
+        event_id: event_id.into(),
         occurred_at: v.occurred_at,
         received_at: v.received_at,
         actor: v.actor,

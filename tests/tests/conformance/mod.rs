@@ -580,7 +580,7 @@ pub fn fixture_batches(dir: &Path, batch: usize) -> Vec<(bool, Vec<String>)> {
             };
             if let Ok(Some(ev)) = parse_line(line.as_bytes()) {
                 let id = match &ev {
-                    Event::Entry(e) => e.event_id.clone(),
+                    Event::Entry(e) => e.event_id.to_string(),
                     Event::Admin(a) => a.event_id.clone(),
                 };
                 raw.entry(id).or_insert(line);
@@ -593,8 +593,8 @@ pub fn fixture_batches(dir: &Path, batch: usize) -> Vec<(bool, Vec<String>)> {
     while let Some(item) = merge.next().unwrap() {
         let Item::Event(ev) = item else { continue };
         let (is_admin, id) = match &ev {
-            Event::Entry(e) => (false, &e.event_id),
-            Event::Admin(a) => (true, &a.event_id),
+            Event::Entry(e) => (false, e.event_id.as_str()),
+            Event::Admin(a) => (true, a.event_id.as_str()),
         };
         let line = raw[id].clone();
         match out.last_mut() {
