@@ -15,6 +15,7 @@ use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
 
 use crate::Result;
+use crate::sorted_dictionary::Numbering;
 
 /// A row of one lake table.
 pub trait LakeRow {
@@ -123,44 +124,18 @@ impl<T: ArrowNativeType> Values<T> {
 }
 
 /// A string column of `rows` as a dictionary array: each distinct string
-/// once, each row its key. Rows come in runs of one value (a zone's rows, a
-/// door's scans in a row), which take no lookup; a hash map finds the
-/// others once a column has more than a few distinct values.
+/// once, each row its key ([`Numbering`]).
 fn keyed<'a, R>(rows: &[&'a R], value: impl Fn(&'a R) -> Option<&'a str>) -> ArrayRef {
     let mut keys = Values::with_capacity(rows.len());
-    let mut seen: Vec<&str> = Vec::new();
-    let mut ids: HashMap<&str, u32, foldhash::fast::RandomState> = HashMap::default();
-    let mut previous: Option<(&str, u32)> = None;
+    let mut numbering = Numbering::default();
     for r in rows {
-        let Some(v) = value(r) else {
-            keys.push_null();
-            continue;
-        };
-        let id = match previous {
-            Some((p, id)) if p == v => id,
-            _ if seen.len() <= FEW => match seen.iter().position(|s| *s == v) {
-                Some(id) => id as u32,
-                None => {
-                    seen.push(v);
-                    if seen.len() > FEW {
-                        ids.extend(seen.iter().enumerate().map(|(i, s)| (*s, i as u32)));
-                    }
-                    (seen.len() - 1) as u32
-                }
-            },
-            _ => *ids.entry(v).or_insert_with(|| {
-                seen.push(v);
-                (seen.len() - 1) as u32
-            }),
-        };
-        previous = Some((v, id));
-        keys.push(id);
+        match value(r) {
+            Some(v) => keys.push(numbering.id(v)),
+            None => keys.push_null(),
+        }
     }
-    dictionary(keys, &seen)
+    dictionary(keys, &numbering.seen)
 }
-
-/// Strings looked up before a hash map takes over in [`keyed`].
-const FEW: usize = 8;
 
 /// A column of a fieldless enum as a dictionary array: `code` gives a row's
 /// variant (its place in the enum) and name. No string is compared.

@@ -334,41 +334,54 @@ struct Dictionary<'a> {
 /// takes over: directions, outcomes and reasons never need one.
 const FEW: usize = 8;
 
+/// Numbers the distinct strings of a column in order of first appearance.
+/// Runs of one value (a zone's rows, a day's) look nothing up; the first
+/// [`FEW`] values are found by comparing with each, the rest in a hash map.
+#[derive(Default)]
+pub(crate) struct Numbering<'a> {
+    /// The strings numbered so far, by number.
+    pub(crate) seen: Vec<&'a str>,
+    ids: HashMap<&'a str, u32, foldhash::fast::RandomState>,
+    previous: Option<(&'a str, u32)>,
+}
+
+impl<'a> Numbering<'a> {
+    /// The number of `v`, given it if it is new.
+    pub(crate) fn id(&mut self, v: &'a str) -> u32 {
+        let id = match self.previous {
+            Some((p, id)) if p == v => id,
+            _ if self.seen.len() <= FEW => match self.seen.iter().position(|s| *s == v) {
+                Some(id) => id as u32,
+                None => {
+                    self.seen.push(v);
+                    if self.seen.len() > FEW {
+                        let seen = &self.seen;
+                        self.ids
+                            .extend(seen.iter().enumerate().map(|(i, s)| (*s, i as u32)));
+                    }
+                    (self.seen.len() - 1) as u32
+                }
+            },
+            _ => *self.ids.entry(v).or_insert_with(|| {
+                self.seen.push(v);
+                (self.seen.len() - 1) as u32
+            }),
+        };
+        self.previous = Some((v, id));
+        id
+    }
+}
+
 impl<'a> Dictionary<'a> {
     fn of(values: &'a StringArray) -> Option<Self> {
-        let mut ids: HashMap<&str, u32, foldhash::fast::RandomState> = HashMap::default();
-        let mut seen: Vec<&str> = Vec::new();
-        let mut bytes = 0;
+        let mut numbering = Numbering::default();
         let mut index = Vec::with_capacity(values.len());
-        let mut previous: Option<(&str, u32)> = None;
         for v in values {
-            let Some(v) = v else {
-                index.push(0);
-                continue;
-            };
-            let id = match previous {
-                // Runs of one value (a zone's rows, a day's) look nothing up.
-                Some((p, id)) if p == v => id,
-                _ if seen.len() <= FEW => match seen.iter().position(|s| *s == v) {
-                    Some(id) => id as u32,
-                    None => {
-                        seen.push(v);
-                        bytes += 4 + v.len();
-                        if seen.len() > FEW {
-                            ids.extend(seen.iter().enumerate().map(|(i, s)| (*s, i as u32)));
-                        }
-                        (seen.len() - 1) as u32
-                    }
-                },
-                _ => *ids.entry(v).or_insert_with(|| {
-                    seen.push(v);
-                    bytes += 4 + v.len();
-                    (seen.len() - 1) as u32
-                }),
-            };
-            previous = Some((v, id));
-            index.push(id);
+            // A null row's index is never read.
+            index.push(v.map_or(0, |v| numbering.id(v)));
         }
+        let seen = numbering.seen;
+        let bytes: usize = seen.iter().map(|v| 4 + v.len()).sum();
         if seen.is_empty() || bytes > DICTIONARY_LIMIT {
             return None;
         }
