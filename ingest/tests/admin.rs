@@ -255,7 +255,10 @@ fn duplicates_leave_no_second_row_however_late() {
             r#"{"zone_id":"z","name":"Z","site_id":"s","timezone":"UTC","capacity":3}"#,
         ),
     ];
-    let events: Vec<Event> = setup.into_iter().map(Event::Admin).collect();
+    let events: Vec<Event> = setup
+        .into_iter()
+        .map(|a| Event::Admin(Box::new(a)))
+        .collect();
     let out = p.process(&events, vec![]).unwrap();
     assert_eq!(out.admin.len(), 2);
     assert_eq!(out.stats.duplicate_admin, 1);
@@ -268,12 +271,12 @@ fn duplicates_leave_no_second_row_however_late() {
     p.commit(&out).unwrap();
     // Redelivered in a later chunk, after the commit, and an admin event with the
     // same id as an entry event (separate namespaces).
-    let same_id_admin = Event::Admin(admin_event(
+    let same_id_admin = Event::Admin(Box::new(admin_event(
         "s1",
         "door_upserted",
         "2026-01-01T00:00:02Z",
         r#"{"door_id":"d2","zone_id":"z","name":"D"}"#,
-    ));
+    )));
     let out = p.process(&[scan, same_id_admin], vec![]).unwrap();
     assert_eq!(
         (

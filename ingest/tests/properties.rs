@@ -94,7 +94,7 @@ fn events(tzs: &[usize], active: &[bool], steps: &[Step]) -> Vec<Event> {
     let mut n = 0u32;
     let mut admin = |kind: &str, at_: String, data: String| {
         n += 1;
-        Event::Admin(admin_event(&format!("a{n}"), kind, &at_, &data))
+        Event::Admin(Box::new(admin_event(&format!("a{n}"), kind, &at_, &data)))
     };
     let setup = || "2026-02-01T00:00:00Z".to_string();
     for (z, tz) in tzs.iter().enumerate() {

@@ -11,8 +11,9 @@ use accesslake_model::{Event, FixedClock, Rejected, Source};
 use world::{admin_event, entry, t};
 
 fn setup_events() -> Vec<Event> {
-    let a =
-        |id: &str, kind: &str, at: &str, data: &str| Event::Admin(admin_event(id, kind, at, data));
+    let a = |id: &str, kind: &str, at: &str, data: &str| {
+        Event::Admin(Box::new(admin_event(id, kind, at, data)))
+    };
     vec![
         a(
             "a1",
@@ -165,12 +166,12 @@ fn conformance<S: StateStore>(make: impl Fn() -> S, reopen: impl Fn(S) -> S) {
         .process(
             &[
                 Event::Entry(entry("s3", "2026-03-02T18:00:00Z", "d", "c\\u0000", "out")),
-                Event::Admin(admin_event(
+                Event::Admin(Box::new(admin_event(
                     "a9",
                     "access_revoked",
                     "2026-03-02T18:00:00Z",
                     r#"{"employee_id":"e/1","zone_id":"z"}"#,
-                )),
+                ))),
             ],
             rejected,
         )

@@ -354,7 +354,9 @@ pub struct AdminEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Entry(EntryEvent),
-    Admin(AdminEvent),
+    /// Boxed: an admin event is several times the size of a scan, and
+    /// every scan moves through the reader's merge and the decider.
+    Admin(Box<AdminEvent>),
 }
 
 impl Event {
@@ -419,7 +421,7 @@ pub fn parse_json(text: &str) -> Result<Event, RecordError> {
 fn parse_envelope(text: &str) -> Result<Event, RecordError> {
     let env: Envelope<'_> = serde_json::from_str(text).map_err(json_error)?;
     if env.kind.is_some() {
-        parse_admin(&env).map(Event::Admin)
+        parse_admin(&env).map(|a| Event::Admin(Box::new(a)))
     } else {
         parse_entry(&env).map(Event::Entry)
     }
@@ -573,7 +575,7 @@ pub fn parse_entry_json(text: &str) -> Result<EntryEvent, RecordError> {
 /// Decodes a record that must be an admin event (an SQS message).
 pub fn parse_admin_json(text: &str) -> Result<AdminEvent, RecordError> {
     match parse_json(text)? {
-        Event::Admin(a) => Ok(a),
+        Event::Admin(a) => Ok(*a),
         Event::Entry(_) => Err(RecordError(
             "an entry event where an admin event was expected (no `type`)".into(),
         )),

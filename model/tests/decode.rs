@@ -19,7 +19,7 @@ fn admin(kind: &str, data: &str) -> String {
 
 fn parse_admin(line: &str) -> AdminEvent {
     match parse_line(line.as_bytes()) {
-        Ok(Some(Event::Admin(a))) => a,
+        Ok(Some(Event::Admin(a))) => *a,
         other => panic!("{line}: {other:?}"),
     }
 }

@@ -17,7 +17,7 @@ pub fn admin_event(id: &str, kind: &str, at: &str, data: &str) -> AdminEvent {
         r#"{{"event_id":"{id}","type":"{kind}","occurred_at":"{at}","actor":"test-admin","data":{data}}}"#
     );
     match parse_json(&line) {
-        Ok(Event::Admin(a)) => a,
+        Ok(Event::Admin(a)) => *a,
         other => panic!("{line}: {other:?}"),
     }
 }
