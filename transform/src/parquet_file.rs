@@ -133,7 +133,9 @@ pub fn writer_properties(table: Table) -> WriterProperties {
 
 /// Encodes one record batch as a complete Parquet file in row groups of
 /// [`ROW_GROUP_ROWS`]. String columns with a dictionary are written by
-/// [`sorted_dictionary`], the others by parquet-rs's Arrow writer.
+/// [`sorted_dictionary`], the others by parquet-rs's Arrow writer. The batch
+/// is in the table's schema, except that a string column may come as a
+/// dictionary array of its strings ([`crate::lake_batch`]).
 ///
 /// Two things parquet-rs would add are left out because they repeat what
 /// the file already says:
