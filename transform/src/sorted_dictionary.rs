@@ -381,21 +381,12 @@ impl<'a> Dictionary<'a> {
             index.push(v.map_or(0, |v| numbering.id(v)));
         }
         let seen = numbering.seen;
-        let bytes: usize = seen.iter().map(|v| 4 + v.len()).sum();
-        if seen.is_empty() || bytes > DICTIONARY_LIMIT {
+        // The numbered strings are distinct: the limit can be checked
+        // before they are sorted.
+        if seen.iter().map(|v| 4 + v.len()).sum::<usize>() > DICTIONARY_LIMIT {
             return None;
         }
-        let mut order: Vec<u32> = (0..seen.len() as u32).collect();
-        order.sort_unstable_by_key(|&id| seen[id as usize]);
-        let mut rank = vec![0u32; seen.len()];
-        for (r, &id) in order.iter().enumerate() {
-            rank[id as usize] = r as u32;
-        }
-        for i in &mut index {
-            *i = rank[*i as usize];
-        }
-        let sorted = order.iter().map(|&id| seen[id as usize]).collect();
-        Some(Self { sorted, index })
+        Self::sorted(&seen, &vec![true; seen.len()], &index)
     }
 
     /// The dictionary of a column given as keys into a list of strings
@@ -414,13 +405,23 @@ impl<'a> Dictionary<'a> {
                 *used.get_mut(*k as usize)? = true;
             }
         }
-        let mut order: Vec<(&str, usize)> = (0..values.len())
-            .filter(|&k| used[k])
-            .map(|k| (values.value(k), k))
+        let strings: Vec<&str> = values.iter().flatten().collect();
+        Self::sorted(&strings, &used, keys.values())
+    }
+
+    /// The dictionary of rows given as numbers (`keys`, one per row; a null
+    /// row's may be anything) into `strings`: the strings `used` marks,
+    /// sorted, equal ones merged, and each row's position among them.
+    fn sorted(strings: &[&'a str], used: &[bool], keys: &[u32]) -> Option<Self> {
+        let mut order: Vec<(&str, usize)> = strings
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| used[k])
+            .map(|(k, v)| (*v, k))
             .collect();
         order.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let mut sorted: Vec<&str> = Vec::with_capacity(order.len());
-        let mut rank = vec![0u32; values.len()];
+        let mut rank = vec![0u32; strings.len()];
         let mut bytes = 0;
         for &(v, k) in &order {
             if sorted.last() != Some(&v) {
@@ -432,9 +433,7 @@ impl<'a> Dictionary<'a> {
         if sorted.is_empty() || bytes > DICTIONARY_LIMIT {
             return None;
         }
-        // A null row's key may be anything: it has no index in the page.
         let index = keys
-            .values()
             .iter()
             .map(|&k| rank.get(k as usize).copied().unwrap_or(0))
             .collect();
