@@ -27,6 +27,6 @@ pub use reason::{Outcome, Reason};
 pub use record::{AdminRecord, Decision, Id, LocalTime, Rejected, Source};
 pub use schema::Table;
 pub use time::{
-    Clock, FixedClock, Micros, SystemClock, format_date, format_rfc3339, parse_rfc3339, push_date,
-    utc_date, utc_day,
+    Clock, FixedClock, Micros, SystemClock, date_day, format_date, format_rfc3339, parse_rfc3339,
+    push_date, utc_date, utc_day,
 };

@@ -107,7 +107,7 @@ pub fn parse_rfc3339(s: &str) -> Result<Micros, TimestampError> {
     if i != b.len() {
         return Err(TimestampError("trailing characters"));
     }
-    let days = i64::from(date.num_days_from_ce()) - UNIX_EPOCH_DAYS_FROM_CE;
+    let days = date_day(date);
     let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset_secs;
     let t = secs * 1_000_000 + i64::from(micros);
     // An offset can carry a year-0000 or year-9999 time across the calendar's
@@ -163,6 +163,12 @@ pub fn push_date(s: &mut String, d: NaiveDate) {
 /// have the same [`utc_date`].
 pub fn utc_day(t: Micros) -> i64 {
     t.div_euclid(86_400_000_000)
+}
+
+/// Days from 1970-01-01 to `d`: the day number [`utc_day`] gives the
+/// instants of that date.
+pub fn date_day(d: NaiveDate) -> i64 {
+    i64::from(d.num_days_from_ce()) - UNIX_EPOCH_DAYS_FROM_CE
 }
 
 /// The UTC calendar date of an instant, as used for `dt=` partitions.
@@ -272,6 +278,10 @@ mod tests {
         }
         assert_eq!(utc_date(t).to_string(), "2026-03-02");
         assert_eq!(utc_date(-1).to_string(), "1969-12-31");
+        for t in [t, -1, 0, MIN_MICROS, MAX_MICROS] {
+            assert_eq!(date_day(utc_date(t)), utc_day(t), "{t}");
+        }
+        assert_eq!(date_day(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()), 0);
     }
 
     proptest::proptest! {
