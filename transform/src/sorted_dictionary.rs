@@ -18,6 +18,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::UInt32Type;
@@ -330,45 +331,171 @@ struct Dictionary<'a> {
     index: Vec<u32>,
 }
 
-/// Distinct values found by comparing with each in turn before a hash map
-/// takes over: directions, outcomes and reasons never need one.
+/// Distinct values found by comparing with each in turn before a hash
+/// table takes over: directions, outcomes and reasons never need one.
 const FEW: usize = 8;
+
+/// Longest string [`pack`] takes: every id a scan keeps inline.
+const PACKED: usize = 24;
+
+/// A string of at most [`PACKED`] bytes as four words: its bytes in up to
+/// three loads (overlapping when it is shorter than 24 bytes) and its
+/// length. Two such strings are equal exactly when their packed forms are,
+/// so numbering compares and hashes four words held in registers instead
+/// of bytes behind a pointer.
+type Packed = [u64; 4];
+
+fn pack(b: &[u8]) -> Option<Packed> {
+    let n = b.len();
+    let word = |at: usize| {
+        let mut w = [0; 8];
+        w.copy_from_slice(&b[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    let half = |at: usize| {
+        let mut w = [0; 4];
+        w.copy_from_slice(&b[at..at + 4]);
+        u64::from(u32::from_le_bytes(w))
+    };
+    // Each shape's loads cover every byte for every length it takes.
+    let [a, b2, c] = match n {
+        0 => [0; 3],
+        1..=3 => [
+            u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16,
+            0,
+            0,
+        ],
+        4..=7 => [half(0) | half(n - 4) << 32, 0, 0],
+        8..=16 => [word(0), word(n - 8), 0],
+        17..=PACKED => [word(0), word(8), word(n - 8)],
+        _ => return None,
+    };
+    Some([a, b2, c, n as u64])
+}
+
+/// Where a packed string starts looking for its slot: foldhash's folded
+/// multiply over the four words and the table's seeds.
+fn slot_hash(p: &Packed, seeds: &[u64; 3]) -> u64 {
+    let fold = |x: u64, y: u64| {
+        let f = u128::from(x) * u128::from(y);
+        f as u64 ^ (f >> 64) as u64
+    };
+    fold(
+        fold(p[0] ^ seeds[0], p[1] ^ seeds[1]) ^ p[3],
+        p[2] ^ seeds[2],
+    )
+}
 
 /// Numbers the distinct strings of a column in order of first appearance.
 /// Runs of one value (a zone's rows, a day's) look nothing up; the first
-/// [`FEW`] values are found by comparing with each, the rest in a hash map.
+/// [`FEW`] values are found by comparing with each, the rest in an
+/// open-addressing table of packed strings ([`pack`]); longer strings (ids
+/// too long to keep inline) go to a hash map of their own.
 #[derive(Default)]
 pub(crate) struct Numbering<'a> {
     /// The strings numbered so far, by number.
     pub(crate) seen: Vec<&'a str>,
-    ids: HashMap<&'a str, u32, foldhash::fast::RandomState>,
-    previous: Option<(&'a str, u32)>,
+    /// The packed strings of `seen` and their numbers.
+    packed: Vec<(Packed, u32)>,
+    /// Per slot, 1 + a position in `packed`, or 0 when empty; a power of
+    /// two long, and at most half full. Empty until `packed` passes [`FEW`].
+    slots: Vec<u32>,
+    /// Random per table (drawn when it is first built), so that which
+    /// strings share a slot cannot be chosen from outside.
+    seeds: [u64; 3],
+    long: HashMap<&'a str, u32, foldhash::fast::RandomState>,
+    previous: Option<(Packed, u32)>,
 }
 
 impl<'a> Numbering<'a> {
-    /// The number of `v`, given it if it is new.
+    /// The number of `v`, given it if it is new. Only a run's first row
+    /// goes past the comparison with the row before.
+    #[inline]
     pub(crate) fn id(&mut self, v: &'a str) -> u32 {
-        let id = match self.previous {
-            Some((p, id)) if p == v => id,
-            _ if self.seen.len() <= FEW => match self.seen.iter().position(|s| *s == v) {
-                Some(id) => id as u32,
-                None => {
-                    self.seen.push(v);
-                    if self.seen.len() > FEW {
-                        let seen = &self.seen;
-                        self.ids
-                            .extend(seen.iter().enumerate().map(|(i, s)| (*s, i as u32)));
-                    }
-                    (self.seen.len() - 1) as u32
-                }
+        match pack(v.as_bytes()) {
+            Some(p) => match self.previous {
+                Some((q, id)) if q == p => id,
+                _ => self.find(v, p),
             },
-            _ => *self.ids.entry(v).or_insert_with(|| {
-                self.seen.push(v);
-                (self.seen.len() - 1) as u32
-            }),
+            None => self.long(v),
+        }
+    }
+
+    #[inline(never)]
+    fn find(&mut self, v: &'a str, p: Packed) -> u32 {
+        let id = if self.slots.is_empty() {
+            match self.packed.iter().find(|(q, _)| *q == p) {
+                Some(&(_, id)) => id,
+                None => {
+                    let id = self.add(v, p);
+                    if self.packed.len() > FEW {
+                        self.grow();
+                    }
+                    id
+                }
+            }
+        } else {
+            let mask = self.slots.len() - 1;
+            let mut at = slot_hash(&p, &self.seeds) as usize & mask;
+            loop {
+                match self.slots[at] {
+                    0 => {
+                        let id = self.add(v, p);
+                        self.slots[at] = self.packed.len() as u32;
+                        if self.packed.len() * 2 > self.slots.len() {
+                            self.grow();
+                        }
+                        break id;
+                    }
+                    k => {
+                        let (q, id) = self.packed[k as usize - 1];
+                        if q == p {
+                            break id;
+                        }
+                    }
+                }
+                at = (at + 1) & mask;
+            }
         };
-        self.previous = Some((v, id));
+        self.previous = Some((p, id));
         id
+    }
+
+    #[cold]
+    fn long(&mut self, v: &'a str) -> u32 {
+        let next = self.seen.len() as u32;
+        let id = *self.long.entry(v).or_insert(next);
+        if id == next {
+            self.seen.push(v);
+        }
+        id
+    }
+
+    fn add(&mut self, v: &'a str, p: Packed) -> u32 {
+        let id = self.seen.len() as u32;
+        self.seen.push(v);
+        self.packed.push((p, id));
+        id
+    }
+
+    /// Rebuilds the table with four slots or more per packed string (a
+    /// power of two, at least 64).
+    fn grow(&mut self) {
+        if self.slots.is_empty() {
+            let random = foldhash::fast::RandomState::default();
+            self.seeds = [0u8, 1, 2].map(|i| random.hash_one(i));
+        }
+        let len = (self.packed.len() * 4).next_power_of_two().max(64);
+        self.slots.clear();
+        self.slots.resize(len, 0);
+        let mask = len - 1;
+        for (k, (p, _)) in self.packed.iter().enumerate() {
+            let mut at = slot_hash(p, &self.seeds) as usize & mask;
+            while self.slots[at] != 0 {
+                at = (at + 1) & mask;
+            }
+            self.slots[at] = k as u32 + 1;
+        }
     }
 }
 
@@ -676,6 +803,72 @@ mod tests {
         assert_eq!(d.sorted, vec!["a", "b", "c"]);
         let valid: Vec<u32> = [0, 2, 3, 4, 5].iter().map(|&i| d.index[i]).collect();
         assert_eq!(valid, vec![2, 0, 2, 1, 0]);
+    }
+
+    /// Strings over a small alphabet, so that different strings often share
+    /// bytes and lengths, from empty to past what [`pack`] takes.
+    fn short_strings() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::string::string_regex("[ab\\x00é]{0,30}").expect("regex")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn packed_strings_are_equal_exactly_when_the_strings_are(
+            a in short_strings(),
+            b in short_strings(),
+        ) {
+            let (pa, pb) = (pack(a.as_bytes()), pack(b.as_bytes()));
+            proptest::prop_assert_eq!(pa.is_some(), a.len() <= PACKED);
+            if let (Some(pa), Some(pb)) = (pa, pb) {
+                proptest::prop_assert_eq!(pa == pb, a == b);
+            }
+        }
+
+        #[test]
+        fn numbering_is_order_of_first_appearance(
+            values in proptest::collection::vec(short_strings(), 0..400),
+        ) {
+            let mut numbering = Numbering::default();
+            let mut first: HashMap<&str, u32> = HashMap::new();
+            for v in &values {
+                let next = first.len() as u32;
+                let want = *first.entry(v.as_str()).or_insert(next);
+                proptest::prop_assert_eq!(numbering.id(v), want, "{:?}", v);
+            }
+            let mut seen: Vec<(&str, u32)> = first.into_iter().collect();
+            seen.sort_by_key(|&(_, id)| id);
+            let seen: Vec<&str> = seen.into_iter().map(|(v, _)| v).collect();
+            proptest::prop_assert_eq!(numbering.seen, seen);
+        }
+    }
+
+    #[test]
+    fn every_length_packs_every_byte() {
+        // Changing any one byte of a string changes its packed form.
+        for n in 0..=PACKED {
+            let base = vec![b'a'; n];
+            let p = pack(&base).expect("short");
+            for i in 0..n {
+                let mut other = base.clone();
+                other[i] = b'b';
+                assert_ne!(pack(&other), Some(p), "length {n}, byte {i}");
+            }
+        }
+        assert_eq!(pack(&[b'a'; PACKED + 1]), None);
+    }
+
+    #[test]
+    fn thousands_of_ids_are_numbered_in_order() {
+        // Past FEW and through several rebuilds of the table, with repeats.
+        let ids: Vec<String> = (0..5_000)
+            .map(|i| format!("0042:{:05}", i * 7 % 3_001))
+            .collect();
+        let mut numbering = Numbering::default();
+        let got: Vec<u32> = ids.iter().map(|v| numbering.id(v)).collect();
+        // 3,001 is prime, so the first 3,001 ids are distinct and id i
+        // repeats id i - 3,001.
+        let want: Vec<u32> = (0..5_000).map(|i| i % 3_001).collect();
+        assert_eq!(got, want);
     }
 
     #[test]
