@@ -540,17 +540,20 @@ impl<'a> Dictionary<'a> {
     /// row's may be anything) into `strings`: the strings `used` marks,
     /// sorted, equal ones merged, and each row's position among them.
     fn sorted(strings: &[&'a str], used: &[bool], keys: &[u32]) -> Option<Self> {
-        let mut order: Vec<(&str, usize)> = strings
+        // Sorted by the first 16 bytes as one integer, and by the whole
+        // string where those are equal: the same order, with most of the
+        // comparisons made on integers.
+        let mut order: Vec<(u128, &str, usize)> = strings
             .iter()
             .enumerate()
             .filter(|&(k, _)| used[k])
-            .map(|(k, v)| (*v, k))
+            .map(|(k, v)| (prefix(v), *v, k))
             .collect();
-        order.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
         let mut sorted: Vec<&str> = Vec::with_capacity(order.len());
         let mut rank = vec![0u32; strings.len()];
         let mut bytes = 0;
-        for &(v, k) in &order {
+        for &(_, v, k) in &order {
             if sorted.last() != Some(&v) {
                 sorted.push(v);
                 bytes += 4 + v.len();
@@ -594,6 +597,15 @@ impl<'a> Dictionary<'a> {
             false,
         ))
     }
+}
+
+/// The first 16 bytes of `v`, zero-padded, as a big-endian integer: if
+/// `prefix(a) < prefix(b)` then `a < b`, and equal prefixes say nothing.
+fn prefix(v: &str) -> u128 {
+    let mut head = [0; 16];
+    let n = v.len().min(16);
+    head[..n].copy_from_slice(&v.as_bytes()[..n]);
+    u128::from_be_bytes(head)
 }
 
 /// Bits needed for values up to `max` (0 for a dictionary of one entry).
@@ -839,6 +851,14 @@ mod tests {
             seen.sort_by_key(|&(_, id)| id);
             let seen: Vec<&str> = seen.into_iter().map(|(v, _)| v).collect();
             proptest::prop_assert_eq!(numbering.seen, seen);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn prefixes_order_as_the_strings_do(a in short_strings(), b in short_strings()) {
+            let by_prefix = prefix(&a).cmp(&prefix(&b)).then_with(|| a.cmp(&b));
+            proptest::prop_assert_eq!(by_prefix, a.cmp(&b));
         }
     }
 
