@@ -437,6 +437,50 @@ const PLAIN_KEYS: [&str; 5] = [
     r#""direction":"#,
 ];
 
+/// A key of [`PLAIN_KEYS`] as its first and its last eight bytes (they
+/// overlap: keys are 10 to 14 bytes long), so that it is compared as two
+/// words instead of through `memcmp`.
+struct KeyWords {
+    len: usize,
+    head: u64,
+    tail: u64,
+}
+
+impl KeyWords {
+    const fn of(key: &str) -> KeyWords {
+        let b = key.as_bytes();
+        let len = b.len();
+        assert!(len >= 8);
+        let (mut head, mut tail, mut i) = (0u64, 0u64, 0);
+        while i < 8 {
+            head |= (b[i] as u64) << (8 * i);
+            tail |= (b[len - 8 + i] as u64) << (8 * i);
+            i += 1;
+        }
+        KeyWords { len, head, tail }
+    }
+
+    /// Whether `b` holds the key at byte `at`.
+    #[inline(always)]
+    fn is_at(&self, b: &[u8], at: usize) -> bool {
+        let word = |r: &[u8], i: usize| {
+            let mut w = [0; 8];
+            w.copy_from_slice(&r[i..i + 8]);
+            u64::from_le_bytes(w)
+        };
+        b.get(at..at + self.len)
+            .is_some_and(|r| word(r, 0) == self.head && word(r, self.len - 8) == self.tail)
+    }
+}
+
+const PLAIN_KEY_WORDS: [KeyWords; 5] = [
+    KeyWords::of(PLAIN_KEYS[0]),
+    KeyWords::of(PLAIN_KEYS[1]),
+    KeyWords::of(PLAIN_KEYS[2]),
+    KeyWords::of(PLAIN_KEYS[3]),
+    KeyWords::of(PLAIN_KEYS[4]),
+];
+
 /// The shape nearly every scan arrives in, decoded without serde: one compact
 /// object (no whitespace inside) holding exactly the five entry fields, in any
 /// order, each once, each a string without escapes or control characters,
@@ -457,10 +501,8 @@ fn plain_entry(text: &str) -> Option<EntryEvent> {
         // Fields come in the order of SPEC 2.1 as a rule: the key expected
         // next is compared whole, quotes and colon included, before a key
         // is read as a string of its own.
-        let (slot, value_at) = match PLAIN_KEYS.get(n) {
-            Some(key) if b.get(at..).is_some_and(|r| r.starts_with(key.as_bytes())) => {
-                (n, at + key.len())
-            }
+        let (slot, value_at) = match PLAIN_KEY_WORDS.get(n) {
+            Some(key) if key.is_at(b, at) => (n, at + key.len),
             _ => {
                 let (key, next) = plain_string(text, at)?;
                 if b.get(next) != Some(&b':') {
@@ -950,6 +992,22 @@ mod tests {
             format!(" {LINE}"),
         ] {
             assert_eq!(plain_entry(&other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_key_is_found_only_whole() {
+        for (key, words) in PLAIN_KEYS.iter().zip(&PLAIN_KEY_WORDS) {
+            let line = format!("{{{key}\"x\"}}");
+            let b = line.as_bytes();
+            assert!(words.is_at(b, 1), "{key}");
+            assert!(!words.is_at(b, 0) && !words.is_at(b, 2), "{key}");
+            assert!(!words.is_at(&b[..key.len()], 1), "{key} cut short");
+            for i in 1..=key.len() {
+                let mut other = b.to_vec();
+                other[i] ^= 0x01;
+                assert!(!words.is_at(&other, 1), "{key} with byte {i} changed");
+            }
         }
     }
 

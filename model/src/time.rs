@@ -51,22 +51,10 @@ pub fn parse_time_arg(s: &str) -> Result<Micros, String> {
 /// Parses a strict RFC 3339 timestamp into UTC microseconds.
 pub fn parse_rfc3339(s: &str) -> Result<Micros, TimestampError> {
     let b = s.as_bytes();
-    let year = digits(b, 0, 4)?;
-    expect(b, 4, b"-")?;
-    let month = digits(b, 5, 2)?;
-    expect(b, 7, b"-")?;
-    let day = digits(b, 8, 2)?;
-    expect(b, 10, b"Tt")?;
-    let hour = digits(b, 11, 2)?;
-    expect(b, 13, b":")?;
-    let minute = digits(b, 14, 2)?;
-    expect(b, 16, b":")?;
-    let second = digits(b, 17, 2)?;
-    if hour > 23 || minute > 59 || second > 59 {
-        return Err(TimestampError("time of day out of range"));
-    }
-    let date = NaiveDate::from_ymd_opt(year as i32, month, day)
-        .ok_or(TimestampError("not a calendar date"))?;
+    let (days, second_of_day) = match date_and_time(b) {
+        Some(read) => read,
+        None => date_and_time_or_why(b)?,
+    };
     let mut i = 19;
     let mut micros = 0u32;
     if b.get(i) == Some(&b'.') {
@@ -107,8 +95,7 @@ pub fn parse_rfc3339(s: &str) -> Result<Micros, TimestampError> {
     if i != b.len() {
         return Err(TimestampError("trailing characters"));
     }
-    let days = date_day(date);
-    let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset_secs;
+    let secs = days * 86_400 + i64::from(second_of_day) - offset_secs;
     let t = secs * 1_000_000 + i64::from(micros);
     // An offset can carry a year-0000 or year-9999 time across the calendar's
     // edge; such an instant has no four-digit UTC date to partition it by.
@@ -116,6 +103,81 @@ pub fn parse_rfc3339(s: &str) -> Result<Micros, TimestampError> {
         return Err(TimestampError("UTC date outside years 0000-9999"));
     }
     Ok(t)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS`, the first 19 bytes of every timestamp, as the
+/// day number of the date (as [`date_day`]) and the second of the day;
+/// `None` when anything in them is wrong, which
+/// [`date_and_time_or_why`] then names. The digits are read and checked
+/// all at once, and the date counted without a calendar type.
+fn date_and_time(b: &[u8]) -> Option<(i64, u32)> {
+    let h = b.get(..19)?;
+    let d = |i: usize| h[i].wrapping_sub(b'0');
+    let mut wrong = 0;
+    for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] {
+        wrong |= u8::from(d(i) > 9);
+    }
+    // `T` in either case: 0x54 and 0x74 are the only bytes that are `t` with bit 5 set.
+    let separators =
+        h[4] == b'-' && h[7] == b'-' && h[10] | 0x20 == b't' && h[13] == b':' && h[16] == b':';
+    if wrong != 0 || !separators {
+        return None;
+    }
+    let two = |i: usize| u32::from(d(i)) * 10 + u32::from(d(i + 1));
+    let (year, month, day) = (two(0) * 100 + two(2), two(5), two(8));
+    let (hour, minute, second) = (two(11), two(14), two(17));
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    Some((
+        civil_day(year, month, day)?,
+        hour * 3600 + minute * 60 + second,
+    ))
+}
+
+/// [`date_and_time`], field by field, saying what is wrong.
+fn date_and_time_or_why(b: &[u8]) -> Result<(i64, u32), TimestampError> {
+    let year = digits(b, 0, 4)?;
+    expect(b, 4, b"-")?;
+    let month = digits(b, 5, 2)?;
+    expect(b, 7, b"-")?;
+    let day = digits(b, 8, 2)?;
+    expect(b, 10, b"Tt")?;
+    let hour = digits(b, 11, 2)?;
+    expect(b, 13, b":")?;
+    let minute = digits(b, 14, 2)?;
+    expect(b, 16, b":")?;
+    let second = digits(b, 17, 2)?;
+    if hour > 23 || minute > 59 || second > 59 {
+        return Err(TimestampError("time of day out of range"));
+    }
+    let days = civil_day(year, month, day).ok_or(TimestampError("not a calendar date"))?;
+    Ok((days, hour * 3600 + minute * 60 + second))
+}
+
+/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar
+/// (years 0 to 9999 here), or `None` when there is no such date. Counted in
+/// 400-year eras of 146,097 days from a year that starts in March, so
+/// that the leap day ends the year (Howard Hinnant's `days_from_civil`).
+fn civil_day(year: u32, month: u32, day: u32) -> Option<i64> {
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let length = match month {
+        2 => 28 + u32::from(leap),
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => return None,
+    };
+    if day == 0 || day > length {
+        return None;
+    }
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let march_month = (i64::from(month) + 9) % 12;
+    let day_of_year = (153 * march_month + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    // 719,468 days from 0000-03-01 to 1970-01-01.
+    Some(era * 146_097 + day_of_era - 719_468)
 }
 
 /// 0000-01-01T00:00:00Z
@@ -284,7 +346,46 @@ mod tests {
         assert_eq!(date_day(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()), 0);
     }
 
+    #[test]
+    fn every_date_of_four_digit_years_is_chrono_s() {
+        // Every year of a 400-year cycle, its edges and those of the range;
+        // every month number a timestamp can hold and days past each end.
+        let years = (0..=400).chain(1_600..=2_400).chain(9_600..=9_999);
+        for year in years {
+            for month in 0..=19 {
+                for day in 0..=32 {
+                    let want = NaiveDate::from_ymd_opt(year as i32, month, day).map(date_day);
+                    assert_eq!(civil_day(year, month, day), want, "{year}-{month}-{day}");
+                    let text = format!("{year:04}-{month:02}-{day:02}T23:59:59Z");
+                    let fast = date_and_time(text.as_bytes()).map(|(d, _)| d);
+                    assert_eq!(fast, want, "{text}");
+                    let why = date_and_time_or_why(text.as_bytes()).ok().map(|(d, _)| d);
+                    assert_eq!(why, want, "{text}");
+                }
+            }
+        }
+    }
+
     proptest::proptest! {
+        /// Whatever the first 19 bytes are, the fast reading answers as the
+        /// field-by-field one does.
+        #[test]
+        fn date_and_time_is_the_field_by_field_reading(
+            (year, month, day) in (0u32..=9999, 1u32..=12, 1u32..=31),
+            (hour, minute, second) in (0u32..24, 0u32..60, 0u32..60),
+            t in proptest::sample::select(vec!['T', 't']),
+            at in 0usize..19,
+            byte in proptest::sample::select(b"09/:-Tt \x00\xff".to_vec()),
+            change in proptest::bool::ANY,
+        ) {
+            let text = format!("{year:04}-{month:02}-{day:02}{t}{hour:02}:{minute:02}:{second:02}");
+            let mut b = text.into_bytes();
+            if change {
+                b[at] = byte;
+            }
+            proptest::prop_assert_eq!(date_and_time(&b), date_and_time_or_why(&b).ok());
+        }
+
         #[test]
         fn agrees_with_chrono(secs in 0i64..4_102_444_800, micros in 0u32..1_000_000, off in -1439i32..1440) {
             let utc = DateTime::<Utc>::from_timestamp(secs, micros * 1000).unwrap();
