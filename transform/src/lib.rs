@@ -12,6 +12,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod compact;
+mod delta_length;
 pub mod lake;
 pub mod parquet_file;
 pub mod partition;

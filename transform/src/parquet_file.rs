@@ -11,7 +11,7 @@ use parquet::column::writer::ColumnCloseResult;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
 
-use crate::{Result, sorted_dictionary};
+use crate::{Result, delta_length, sorted_dictionary};
 
 /// Rows per row group: large enough for good compression and few footers,
 /// small enough that a reader can skip by statistics within a compacted file.
@@ -133,7 +133,8 @@ pub fn writer_properties(table: Table) -> WriterProperties {
 
 /// Encodes one record batch as a complete Parquet file in row groups of
 /// [`ROW_GROUP_ROWS`]. String columns with a dictionary are written by
-/// [`sorted_dictionary`], the others by parquet-rs's Arrow writer. The batch
+/// [`sorted_dictionary`], event ids by [`delta_length`], the others by
+/// parquet-rs's Arrow writer. The batch
 /// is in the table's schema, except that a string column may come as a
 /// dictionary array of its strings ([`crate::lake_batch`]).
 ///
@@ -163,6 +164,23 @@ pub fn encode_parquet(table: Table, batch: &RecordBatch) -> Result<Bytes> {
                 .then(|| props.statistics_enabled(&path) != EnabledStatistics::None)
         })
         .collect();
+    // For each column written by `delta_length`: its zstd level.
+    let delta: Vec<_> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let path = ColumnPath::from(f.name().as_str());
+            let fits = f.data_type() == &DataType::Utf8
+                && !props.dictionary_enabled(&path)
+                && props.statistics_enabled(&path) == EnabledStatistics::None
+                && props.encoding(&path) == Some(Encoding::DELTA_LENGTH_BYTE_ARRAY);
+            match props.compression(&path) {
+                Compression::ZSTD(level) if fits => Some(level.compression_level()),
+                _ => None,
+            }
+        })
+        .collect();
+    let page_bytes = props.data_page_size_limit();
     let options = ArrowWriterOptions::new()
         .with_properties(props)
         .with_skip_arrow_metadata(true);
@@ -185,7 +203,14 @@ pub fn encode_parquet(table: Table, batch: &RecordBatch) -> Result<Bytes> {
                 && let Some((bytes, close)) =
                     sorted_dictionary::encode(column.as_ref(), descrs[i].clone(), statistics)?
             {
-                chunks.push(Chunk::Sorted(bytes, close));
+                chunks.push(Chunk::Own(bytes, close));
+                continue;
+            }
+            if let Some(level) = delta[i]
+                && let Some((bytes, close)) =
+                    delta_length::encode(column.as_ref(), descrs[i].clone(), level, page_bytes)?
+            {
+                chunks.push(Chunk::Own(bytes, close));
                 continue;
             }
             // A column given in another Arrow type than the table's (a
@@ -219,7 +244,7 @@ pub fn encode_parquet(table: Table, batch: &RecordBatch) -> Result<Bytes> {
         let mut row_group = file.next_row_group()?;
         for c in chunks {
             match c {
-                Chunk::Sorted(bytes, close) => row_group.append_column(&bytes, close)?,
+                Chunk::Own(bytes, close) => row_group.append_column(&bytes, close)?,
                 Chunk::Arrow(chunk) => chunk.append_to_row_group(&mut row_group)?,
             }
         }
@@ -233,21 +258,22 @@ pub fn encode_parquet(table: Table, batch: &RecordBatch) -> Result<Bytes> {
 
 /// An encoded column chunk waiting for its row group.
 enum Chunk {
-    Sorted(Bytes, ColumnCloseResult),
+    /// Written here (`sorted_dictionary`, `delta_length`).
+    Own(Bytes, ColumnCloseResult),
     Arrow(ArrowColumnChunk),
 }
 
 impl Chunk {
     fn close(&self) -> &ColumnCloseResult {
         match self {
-            Chunk::Sorted(_, close) => close,
+            Chunk::Own(_, close) => close,
             Chunk::Arrow(chunk) => chunk.close(),
         }
     }
 
     fn close_mut(&mut self) -> &mut ColumnCloseResult {
         match self {
-            Chunk::Sorted(_, close) => close,
+            Chunk::Own(_, close) => close,
             Chunk::Arrow(chunk) => chunk.close_mut(),
         }
     }
@@ -392,6 +418,77 @@ mod tests {
         }
         assert!(dictionaries(&bytes, 6).iter().all(|&(n, _)| n > 1_000));
         assert!(dictionaries(&bytes, 7).iter().all(|&(n, _)| n == 4_000));
+    }
+
+    /// Every data page of column `col`, decompressed: its value count,
+    /// encoding and bytes.
+    fn data_pages(bytes: &[u8], col: usize) -> Vec<(u32, Encoding, Bytes)> {
+        let file = SerializedFileReader::new(Bytes::copy_from_slice(bytes)).expect("file");
+        let mut all = Vec::new();
+        for g in 0..file.num_row_groups() {
+            let group = file.get_row_group(g).expect("row group");
+            let mut pages = group.get_column_page_reader(col).expect("pages");
+            while let Some(page) = pages.get_next_page().expect("page") {
+                all.push((page.num_values(), page.encoding(), page.buffer().clone()));
+            }
+        }
+        all
+    }
+
+    /// Event ids are written to the pages parquet-rs writes for them:
+    /// page for page, byte for byte, over many pages and two row groups,
+    /// ids of every length from none to past a page's byte limit, and a
+    /// single row.
+    #[test]
+    fn event_id_pages_are_parquet_rs_pages() {
+        let mut varied = decisions(70_000, |_| None);
+        for (i, d) in varied.iter_mut().enumerate() {
+            d.event_id = match i % 1_000 {
+                0 => String::new(),
+                1 => "x".repeat(300_000 + i),
+                k => format!("{}-{i}", "e".repeat(k % 97)),
+            }
+            .into();
+        }
+        for rows in [many_pages(), varied, decisions(1, |_| None)] {
+            let refs: Vec<&Decision> = rows.iter().collect();
+            let batch = record_batch(&refs).expect("batch");
+            let ours = encode_parquet(Table::Decisions, &batch).expect("encode");
+            let mut theirs = Vec::new();
+            let mut w = ArrowWriter::try_new(
+                &mut theirs,
+                batch.schema(),
+                Some(writer_properties(Table::Decisions)),
+            )
+            .expect("writer");
+            w.write(&batch).expect("write");
+            w.close().expect("close");
+            let (a, b) = (data_pages(&ours, 0), data_pages(&theirs, 0));
+            assert!(a.len() == b.len(), "{} pages against {}", a.len(), b.len());
+            for (n, (a, b)) in a.iter().zip(&b).enumerate() {
+                assert!(
+                    a == b,
+                    "page {n} of {} rows differs: {} / {} values, {} / {} bytes, first difference at {:?}",
+                    rows.len(),
+                    a.0,
+                    b.0,
+                    a.2.len(),
+                    b.2.len(),
+                    a.2.iter().zip(b.2.iter()).position(|(x, y)| x != y)
+                );
+            }
+            assert_eq!(a[0].1, Encoding::DELTA_LENGTH_BYTE_ARRAY);
+            // Read back whole, through the page index where there is one.
+            let read: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(ours)
+                .expect("reader")
+                .build()
+                .expect("reader")
+                .collect::<std::result::Result<_, _>>()
+                .expect("read");
+            let read =
+                arrow_select::concat::concat_batches(&batch.schema(), &read).expect("concat");
+            assert_eq!(read.column(0), batch.column(0));
+        }
     }
 
     /// The chunk statistics are those parquet-rs writes for the same rows,

@@ -41,7 +41,7 @@ pub const PAGE_ROWS: usize = 32 * 1024;
 /// How a page is compressed: a zstd level, or the settings of
 /// [`Zstd::SortedValues`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Zstd {
+pub(crate) enum Zstd {
     Level(i32),
     /// The dictionary page: zstd's greedy match finder with a hash table
     /// of 64 entries, a window of 128 KiB and matches of 6 bytes or more.
@@ -105,7 +105,7 @@ fn compressor(how: Zstd) -> std::io::Result<zstd::bulk::Compressor<'static>> {
     }
 }
 
-fn compress(how: Zstd, data: &[u8]) -> Result<Vec<u8>, ParquetError> {
+pub(crate) fn compress(how: Zstd, data: &[u8]) -> Result<Vec<u8>, ParquetError> {
     COMPRESSORS
         .with(|cell| {
             let mut all = cell.borrow_mut();
@@ -609,11 +609,11 @@ fn prefix(v: &str) -> u128 {
 }
 
 /// Bits needed for values up to `max` (0 for a dictionary of one entry).
-fn bit_width(max: u64) -> u8 {
+pub(crate) fn bit_width(max: u64) -> u8 {
     (64 - max.leading_zeros()) as u8
 }
 
-fn uleb128(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn uleb128(out: &mut Vec<u8>, mut v: u64) {
     loop {
         let byte = (v & 0x7f) as u8;
         v >>= 7;
@@ -663,10 +663,17 @@ fn bit_packed(out: &mut Vec<u8>, values: &[u32], width: u8) {
     }
     let groups = values.len().div_ceil(8);
     uleb128(out, ((groups as u64) << 1) | 1);
+    pack_bits(out, values, width);
+}
+
+/// Appends `values` at `width` bits each (at most 32), least significant
+/// bit first, padded with zeros to a multiple of 8 values: Parquet's bit
+/// packing, shared by the hybrid encoding and delta miniblocks.
+pub(crate) fn pack_bits(out: &mut Vec<u8>, values: &[u32], width: u8) {
     let width = u32::from(width);
     let mut acc: u64 = 0;
     let mut bits = 0u32;
-    for g in 0..groups * 8 {
+    for g in 0..values.len().div_ceil(8) * 8 {
         acc |= u64::from(values.get(g).copied().unwrap_or(0)) << bits;
         bits += width;
         while bits >= 8 {

@@ -1,0 +1,186 @@
+//! A required string column chunk in `DELTA_LENGTH_BYTE_ARRAY`, without
+//! statistics: how the lake writes event ids, which are random and
+//! distinct, so that a dictionary would only repeat them and page bounds
+//! would prune nothing.
+//!
+//! parquet-rs writes the same pages (its test below compares them byte for
+//! byte), but gathers every value into a growing buffer of its own first,
+//! about 200 instructions a row; here each page's bytes are laid out once
+//! from the Arrow array. A page holds the lengths, `DELTA_BINARY_PACKED`
+//! (blocks of 128 deltas in 4 miniblocks of 32, as parquet-rs writes them),
+//! then the values' bytes end to end. Pages end where parquet-rs ends them:
+//! at [`PAGE_ROWS`] rows, or at the first 1,024-row mark (its write batch)
+//! where the values and the lengths' blocks written so far have reached
+//! `page_bytes`.
+
+use arrow_array::Array;
+use arrow_array::cast::AsArray;
+use bytes::Bytes;
+use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::column::page::{CompressedPage, Page, PageWriter};
+use parquet::column::writer::ColumnCloseResult;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ColumnChunkMetaData, OffsetIndexBuilder};
+use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
+use parquet::schema::types::ColumnDescPtr;
+
+use crate::sorted_dictionary::{PAGE_ROWS, Zstd, bit_width, compress, pack_bits, uleb128};
+
+/// Rows parquet-rs hands its encoder at a time (its default write batch);
+/// a page can end only after a whole batch.
+const WRITE_BATCH: usize = 1024;
+const BLOCK: usize = 128;
+const MINIBLOCKS: usize = 4;
+const MINIBLOCK: usize = BLOCK / MINIBLOCKS;
+
+/// Encodes `column` as a column chunk for `descr` compressed with zstd at
+/// `level`, or `None` when the column is not a string array without nulls
+/// (the caller then writes it the usual way). The bytes start with the first
+/// data page at offset 0, as `SerializedRowGroupWriter::append_column`
+/// expects.
+pub fn encode(
+    column: &dyn Array,
+    descr: ColumnDescPtr,
+    level: i32,
+    page_bytes: usize,
+) -> Result<Option<(Bytes, ColumnCloseResult)>, ParquetError> {
+    let Some(values) = column.as_string_opt::<i32>() else {
+        return Ok(None);
+    };
+    if values.null_count() > 0 || descr.max_def_level() > 0 || values.is_empty() {
+        return Ok(None);
+    }
+    let mut sink = TrackedWrite::new(Vec::new());
+    let mut pages = SerializedPageWriter::new(&mut sink);
+    let mut index = OffsetIndexBuilder::new();
+    let (mut total_compressed, mut total_uncompressed) = (0i64, 0i64);
+    let offsets = values.value_offsets();
+    let length = |i: usize| offsets[i + 1].wrapping_sub(offsets[i]);
+    let mut buf = Vec::new();
+    let mut lengths = Lengths::default();
+    let mut start = 0;
+    while start < values.len() {
+        // Whole write batches until the page is full, as parquet-rs counts
+        // it: the values' bytes and the lengths' blocks written so far.
+        lengths.start(length(start));
+        let mut end = start + 1;
+        loop {
+            let batch_end = (end + 1)
+                .next_multiple_of(WRITE_BATCH)
+                .min(values.len())
+                .min(start + PAGE_ROWS);
+            for i in end..batch_end {
+                lengths.push(length(i));
+            }
+            end = batch_end;
+            let bytes = (offsets[end] - offsets[start]) as usize + lengths.blocks.len();
+            if end == values.len() || end - start >= PAGE_ROWS || bytes >= page_bytes {
+                break;
+            }
+        }
+        buf.clear();
+        lengths.finish(&mut buf);
+        buf.extend_from_slice(&values.value_data()[offsets[start] as usize..offsets[end] as usize]);
+        let page = Page::DataPage {
+            buf: Bytes::from(compress(Zstd::Level(level), &buf)?),
+            num_values: (end - start) as u32,
+            encoding: Encoding::DELTA_LENGTH_BYTE_ARRAY,
+            def_level_encoding: Encoding::RLE,
+            rep_level_encoding: Encoding::RLE,
+            statistics: None,
+        };
+        let spec = pages.write_page(CompressedPage::new(page, buf.len()))?;
+        index.append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
+        index.append_row_count((end - start) as i64);
+        total_compressed += spec.compressed_size as i64;
+        total_uncompressed += spec.uncompressed_size as i64;
+        start = end;
+    }
+    pages.close()?;
+    let bytes = sink.into_inner()?;
+    let metadata = ColumnChunkMetaData::builder(descr)
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(level)?))
+        .set_encodings(vec![Encoding::DELTA_LENGTH_BYTE_ARRAY])
+        .set_num_values(values.len() as i64)
+        .set_total_compressed_size(total_compressed)
+        .set_total_uncompressed_size(total_uncompressed)
+        .set_data_page_offset(0)
+        .build()?;
+    let close = ColumnCloseResult {
+        bytes_written: bytes.len() as u64,
+        rows_written: values.len() as u64,
+        metadata,
+        bloom_filter: None,
+        column_index: None,
+        offset_index: Some(index.build()),
+    };
+    Ok(Some((Bytes::from(bytes), close)))
+}
+
+/// A page's lengths in `DELTA_BINARY_PACKED`, encoded as they come.
+#[derive(Default)]
+struct Lengths {
+    count: usize,
+    first: i32,
+    last: i32,
+    /// Deltas not yet in a block.
+    deltas: Vec<i32>,
+    /// The blocks written so far.
+    blocks: Vec<u8>,
+}
+
+impl Lengths {
+    fn start(&mut self, first: i32) {
+        self.count = 1;
+        self.first = first;
+        self.last = first;
+        self.deltas.clear();
+        self.blocks.clear();
+    }
+
+    fn push(&mut self, length: i32) {
+        self.count += 1;
+        self.deltas.push(length.wrapping_sub(self.last));
+        self.last = length;
+        if self.deltas.len() == BLOCK {
+            self.flush();
+        }
+    }
+
+    /// Writes the deltas held as a block: their minimum, the four
+    /// miniblocks' widths, and each miniblock that has deltas, 32 wide (the
+    /// last one padded with zeros).
+    fn flush(&mut self) {
+        let Some(&min) = self.deltas.iter().min() else {
+            return;
+        };
+        uleb128(&mut self.blocks, zigzag(i64::from(min)));
+        let widths_at = self.blocks.len();
+        self.blocks.extend_from_slice(&[0; MINIBLOCKS]);
+        let mut packed = [0u32; MINIBLOCK];
+        for (m, mini) in self.deltas.chunks(MINIBLOCK).enumerate() {
+            packed.fill(0);
+            for (p, &d) in packed.iter_mut().zip(mini) {
+                *p = d.wrapping_sub(min) as u32;
+            }
+            let width = bit_width(u64::from(packed.iter().copied().max().unwrap_or(0)));
+            self.blocks[widths_at + m] = width;
+            pack_bits(&mut self.blocks, &packed, width);
+        }
+        self.deltas.clear();
+    }
+
+    /// Appends the encoded lengths: the header, then every block.
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        self.flush();
+        uleb128(out, BLOCK as u64);
+        uleb128(out, MINIBLOCKS as u64);
+        uleb128(out, self.count as u64);
+        uleb128(out, zigzag(i64::from(self.first)));
+        out.extend_from_slice(&self.blocks);
+    }
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
