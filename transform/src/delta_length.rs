@@ -17,14 +17,14 @@ use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use bytes::Bytes;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
-use parquet::column::page::{CompressedPage, Page, PageWriter};
+use parquet::column::page::PageWriter;
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
-use parquet::file::metadata::{ColumnChunkMetaData, OffsetIndexBuilder};
+use parquet::file::metadata::ColumnChunkMetaData;
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
-use crate::sorted_dictionary::{PAGE_ROWS, Zstd, bit_width, compress, pack_bits, uleb128};
+use crate::sorted_dictionary::{PAGE_ROWS, PageLog, Zstd, bit_width, pack_bits, uleb128};
 
 /// Rows parquet-rs hands its encoder at a time (its default write batch);
 /// a page can end only after a whole batch.
@@ -52,8 +52,7 @@ pub fn encode(
     }
     let mut sink = TrackedWrite::new(Vec::new());
     let mut pages = SerializedPageWriter::new(&mut sink);
-    let mut index = OffsetIndexBuilder::new();
-    let (mut total_compressed, mut total_uncompressed) = (0i64, 0i64);
+    let mut log = PageLog::default();
     let offsets = values.value_offsets();
     let length = |i: usize| offsets[i + 1].wrapping_sub(offsets[i]);
     let mut buf = Vec::new();
@@ -81,19 +80,8 @@ pub fn encode(
         buf.clear();
         lengths.finish(&mut buf);
         buf.extend_from_slice(&values.value_data()[offsets[start] as usize..offsets[end] as usize]);
-        let page = Page::DataPage {
-            buf: Bytes::from(compress(Zstd::Level(level), &buf)?),
-            num_values: (end - start) as u32,
-            encoding: Encoding::DELTA_LENGTH_BYTE_ARRAY,
-            def_level_encoding: Encoding::RLE,
-            rep_level_encoding: Encoding::RLE,
-            statistics: None,
-        };
-        let spec = pages.write_page(CompressedPage::new(page, buf.len()))?;
-        index.append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
-        index.append_row_count((end - start) as i64);
-        total_compressed += spec.compressed_size as i64;
-        total_uncompressed += spec.uncompressed_size as i64;
+        let encoding = Encoding::DELTA_LENGTH_BYTE_ARRAY;
+        log.write_data(&mut pages, &buf, Zstd::Level(level), end - start, encoding)?;
         start = end;
     }
     pages.close()?;
@@ -102,8 +90,8 @@ pub fn encode(
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(level)?))
         .set_encodings(vec![Encoding::DELTA_LENGTH_BYTE_ARRAY])
         .set_num_values(values.len() as i64)
-        .set_total_compressed_size(total_compressed)
-        .set_total_uncompressed_size(total_uncompressed)
+        .set_total_compressed_size(log.compressed)
+        .set_total_uncompressed_size(log.uncompressed)
         .set_data_page_offset(0)
         .build()?;
     let close = ColumnCloseResult {
@@ -112,7 +100,7 @@ pub fn encode(
         metadata,
         bloom_filter: None,
         column_index: None,
-        offset_index: Some(index.build()),
+        offset_index: Some(log.index.build()),
     };
     Ok(Some((Bytes::from(bytes), close)))
 }

@@ -420,6 +420,17 @@ mod tests {
         assert!(dictionaries(&bytes, 7).iter().all(|&(n, _)| n == 4_000));
     }
 
+    /// The file parquet-rs's Arrow writer writes for `batch` with the
+    /// lake's properties.
+    fn parquet_rs_bytes(batch: &RecordBatch) -> Vec<u8> {
+        let mut out = Vec::new();
+        let props = writer_properties(Table::Decisions);
+        let mut w = ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).expect("writer");
+        w.write(batch).expect("write");
+        w.close().expect("close");
+        out
+    }
+
     /// Every data page of column `col`, decompressed: its value count,
     /// encoding and bytes.
     fn data_pages(bytes: &[u8], col: usize) -> Vec<(u32, Encoding, Bytes)> {
@@ -454,15 +465,7 @@ mod tests {
             let refs: Vec<&Decision> = rows.iter().collect();
             let batch = record_batch(&refs).expect("batch");
             let ours = encode_parquet(Table::Decisions, &batch).expect("encode");
-            let mut theirs = Vec::new();
-            let mut w = ArrowWriter::try_new(
-                &mut theirs,
-                batch.schema(),
-                Some(writer_properties(Table::Decisions)),
-            )
-            .expect("writer");
-            w.write(&batch).expect("write");
-            w.close().expect("close");
+            let theirs = parquet_rs_bytes(&batch);
             let (a, b) = (data_pages(&ours, 0), data_pages(&theirs, 0));
             assert!(a.len() == b.len(), "{} pages against {}", a.len(), b.len());
             for (n, (a, b)) in a.iter().zip(&b).enumerate() {
@@ -503,15 +506,7 @@ mod tests {
         let refs: Vec<&Decision> = rows.iter().collect();
         let batch = record_batch(&refs).expect("batch");
         let ours = encode_parquet(Table::Decisions, &batch).expect("encode");
-        let mut theirs = Vec::new();
-        let mut w = ArrowWriter::try_new(
-            &mut theirs,
-            batch.schema(),
-            Some(writer_properties(Table::Decisions)),
-        )
-        .expect("writer");
-        w.write(&batch).expect("write");
-        w.close().expect("close");
+        let theirs = parquet_rs_bytes(&batch);
         let read = |b: Bytes| {
             ParquetMetaDataReader::new()
                 .with_page_index_policy(PageIndexPolicy::Required)

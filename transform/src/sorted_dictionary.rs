@@ -105,7 +105,7 @@ fn compressor(how: Zstd) -> std::io::Result<zstd::bulk::Compressor<'static>> {
     }
 }
 
-pub(crate) fn compress(how: Zstd, data: &[u8]) -> Result<Vec<u8>, ParquetError> {
+fn compress(how: Zstd, data: &[u8]) -> Result<Vec<u8>, ParquetError> {
     COMPRESSORS
         .with(|cell| {
             let mut all = cell.borrow_mut();
@@ -173,9 +173,12 @@ pub fn encode(
         encoding: Encoding::PLAIN,
         is_sorted: true,
     };
-    let dict_spec = pages.write_page(CompressedPage::new(dict_page, plain.len()))?;
-    let mut total_compressed = dict_spec.compressed_size as i64;
-    let mut total_uncompressed = dict_spec.uncompressed_size as i64;
+    let mut log = PageLog::default();
+    log.write(
+        &mut pages,
+        CompressedPage::new(dict_page, plain.len()),
+        None,
+    )?;
 
     let width = bit_width(dict.sorted.len().saturating_sub(1) as u64);
     let level = Zstd::Level(if width <= NARROW {
@@ -183,9 +186,7 @@ pub fn encode(
     } else {
         DATA_LEVEL
     });
-    let mut offsets = OffsetIndexBuilder::new();
     let mut bounds = statistics.then(|| PageBounds::new(&dict.sorted));
-    let mut data_page_offset = None;
     let mut buf = Vec::new();
     let mut levels = Vec::new();
     let mut defs = Vec::new();
@@ -214,20 +215,13 @@ pub fn encode(
             b.add_page(&page_values, end - start);
         }
 
-        let page = Page::DataPage {
-            buf: Bytes::from(compress(level, &buf)?),
-            num_values: (end - start) as u32,
-            encoding: Encoding::RLE_DICTIONARY,
-            def_level_encoding: Encoding::RLE,
-            rep_level_encoding: Encoding::RLE,
-            statistics: None,
-        };
-        let spec = pages.write_page(CompressedPage::new(page, buf.len()))?;
-        data_page_offset.get_or_insert(spec.offset as i64);
-        offsets.append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
-        offsets.append_row_count((end - start) as i64);
-        total_compressed += spec.compressed_size as i64;
-        total_uncompressed += spec.uncompressed_size as i64;
+        log.write_data(
+            &mut pages,
+            &buf,
+            level,
+            end - start,
+            Encoding::RLE_DICTIONARY,
+        )?;
         start = end;
     }
     pages.close()?;
@@ -241,10 +235,10 @@ pub fn encode(
             Encoding::RLE_DICTIONARY,
         ])
         .set_num_values(len as i64)
-        .set_total_compressed_size(total_compressed)
-        .set_total_uncompressed_size(total_uncompressed)
+        .set_total_compressed_size(log.compressed)
+        .set_total_uncompressed_size(log.uncompressed)
         .set_dictionary_page_offset(Some(0))
-        .set_data_page_offset(data_page_offset.unwrap_or(total_compressed));
+        .set_data_page_offset(log.first_data_page.unwrap_or(log.compressed));
     let mut column_index = None;
     if let Some(bounds) = bounds {
         if let Some(stats) = dict.statistics(null_count as u64) {
@@ -258,9 +252,61 @@ pub fn encode(
         metadata: metadata.build()?,
         bloom_filter: None,
         column_index,
-        offset_index: Some(offsets.build()),
+        offset_index: Some(log.index.build()),
     };
     Ok(Some((Bytes::from(bytes), close)))
+}
+
+/// What a column chunk's metadata needs of the pages written so far: their
+/// sizes, the first data page's offset and the offset index.
+#[derive(Default)]
+pub(crate) struct PageLog {
+    pub(crate) compressed: i64,
+    pub(crate) uncompressed: i64,
+    pub(crate) first_data_page: Option<i64>,
+    pub(crate) index: OffsetIndexBuilder,
+}
+
+impl PageLog {
+    /// Writes `data`, the values of `rows` rows in `encoding` (and their
+    /// levels before them), as a version-1 data page compressed `how`.
+    pub(crate) fn write_data(
+        &mut self,
+        pages: &mut impl PageWriter,
+        data: &[u8],
+        how: Zstd,
+        rows: usize,
+        encoding: Encoding,
+    ) -> Result<(), ParquetError> {
+        let page = Page::DataPage {
+            buf: Bytes::from(compress(how, data)?),
+            num_values: rows as u32,
+            encoding,
+            def_level_encoding: Encoding::RLE,
+            rep_level_encoding: Encoding::RLE,
+            statistics: None,
+        };
+        self.write(pages, CompressedPage::new(page, data.len()), Some(rows))
+    }
+
+    /// Writes `page`, a data page of `rows` rows or (`None`) a dictionary page.
+    pub(crate) fn write(
+        &mut self,
+        pages: &mut impl PageWriter,
+        page: CompressedPage,
+        rows: Option<usize>,
+    ) -> Result<(), ParquetError> {
+        let spec = pages.write_page(page)?;
+        self.compressed += spec.compressed_size as i64;
+        self.uncompressed += spec.uncompressed_size as i64;
+        if let Some(rows) = rows {
+            self.first_data_page.get_or_insert(spec.offset as i64);
+            let index = &mut self.index;
+            index.append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
+            index.append_row_count(rows as i64);
+        }
+        Ok(())
+    }
 }
 
 /// The column index of a chunk being written: each data page's smallest
