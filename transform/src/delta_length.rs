@@ -3,8 +3,8 @@
 //! distinct, so that a dictionary would only repeat them and page bounds
 //! would prune nothing.
 //!
-//! parquet-rs writes the same pages (its test below compares them byte for
-//! byte), but gathers every value into a growing buffer of its own first,
+//! parquet-rs writes the same pages (a test of `parquet_file` compares them
+//! byte for byte), but gathers every value into a growing buffer of its own first,
 //! about 200 instructions a row; here each page's bytes are laid out once
 //! from the Arrow array. A page holds the lengths, `DELTA_BINARY_PACKED`
 //! (blocks of 128 deltas in 4 miniblocks of 32, as parquet-rs writes them),

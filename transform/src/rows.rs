@@ -200,9 +200,9 @@ impl LakeRow for Decision {
     /// The zones of a file are few: each row's zone is ranked among them
     /// ([`Numbering`] finds it, one sort of the names ranks it), and the
     /// rows are sorted as integers, each a key of (zone rank, time since
-    /// the file's first instant, position) in as few bits as they need. Rows of one zone and
-    /// instant, rare, are then put in `event_id` order, ties kept in the
-    /// order given.
+    /// the file's first instant, position) in as few bits as they need.
+    /// Rows of one zone and instant, rare, are then put in `event_id`
+    /// order, ties kept in the order given.
     fn sort_rows(rows: &mut [&Self]) {
         if u32::try_from(rows.len()).is_err() {
             rows.sort_by(|a, b| a.sort_cmp(b));
@@ -222,10 +222,10 @@ impl LakeRow for Decision {
         }
         let none = names.len() as u32;
         let start = rows.iter().map(|r| r.occurred_at).min().unwrap_or(0);
-        let span = rows.iter().map(|r| r.occurred_at).max().unwrap_or(0);
+        let last = rows.iter().map(|r| r.occurred_at).max().unwrap_or(0);
         let bits = |v: u64| 64 - v.leading_zeros();
         let index_bits = bits(rows.len().saturating_sub(1) as u64);
-        let time_bits = bits(span.wrapping_sub(start) as u64);
+        let time_bits = bits(last.wrapping_sub(start) as u64);
         let mut keys: Vec<u128> = first_seen
             .iter()
             .zip(rows.iter())
