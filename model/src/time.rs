@@ -117,7 +117,7 @@ fn date_and_time(b: &[u8]) -> Option<(i64, u32)> {
     for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] {
         wrong |= u8::from(d(i) > 9);
     }
-    // `T` in either case: 0x54 and 0x74 are the only bytes that are `t` with bit 5 set.
+    // `T` in either case: 0x54 and 0x74 are the only bytes that become `t` when bit 5 is set.
     let separators =
         h[4] == b'-' && h[7] == b'-' && h[10] | 0x20 == b't' && h[13] == b':' && h[16] == b':';
     if wrong != 0 || !separators {
