@@ -21,7 +21,7 @@
 //! stops there and reports that record, so nothing after it is applied before
 //! the retry re-reads the state.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 
 use accesslake_model::{
     AdminEvent, AdminRecord, Decision, EntryEvent, Micros, Outcome, Rejected, Source,
@@ -32,7 +32,7 @@ use async_trait::async_trait;
 use crate::apply::{apply_admin, entity_of};
 use crate::decide::{ClockCache, apply_presence_pair, decide_pair};
 use crate::processor::Stats;
-use crate::state::{EntityRef, State};
+use crate::state::{EntityRef, Map, Set, State};
 use crate::store::codec;
 use crate::{Error, Result};
 
@@ -93,8 +93,9 @@ pub trait BatchStore: Send + Sync {
     async fn decisions(&self, event_ids: &[&str]) -> Result<Vec<Option<Stored<Decision>>>>;
     /// The stored record of each admin event id, `None` if never recorded.
     async fn admin_records(&self, event_ids: &[&str]) -> Result<Vec<Option<Stored<AdminRecord>>>>;
-    /// A state holding those of `keys` that exist, with their versions.
-    async fn load(&self, keys: &BTreeSet<EntityRef>) -> Result<State>;
+    /// A state holding those of `keys` (distinct, in any order) that exist,
+    /// with their versions.
+    async fn load(&self, keys: &[EntityRef]) -> Result<State>;
     /// Makes each write durable in order, each all or nothing with its
     /// conditions; a lost condition is [`Error::Conflict`].
     async fn write(&self, writes: &[Write]) -> Result<(), WriteError>;
@@ -194,11 +195,12 @@ pub async fn decide_entries(
         }
     };
 
-    let mut writes = Vec::new();
-    let mut write_records = Vec::new();
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut writes = Vec::with_capacity(fresh.len());
+    let mut write_records = Vec::with_capacity(fresh.len());
+    let mut seen: Set<&str> = Set::default();
+    seen.reserve(parsed.len());
     // Rows in delivery order: (record index, decision).
-    let mut rows: Vec<(usize, Decision)> = Vec::new();
+    let mut rows: Vec<(usize, Decision)> = Vec::with_capacity(parsed.len());
     let mut clocks = ClockCache::default();
     for (i, ev) in parsed.iter().enumerate() {
         let Some(ev) = ev else { continue };
@@ -221,8 +223,8 @@ pub async fn decide_entries(
         count_decision(&mut out.stats, &d);
         let presence = match (&d.employee_id, &d.zone_id, d.presence_change) {
             (Some(employee_id), Some(zone_id), change) if change != 0 => Some(PresenceWrite {
-                employee_id: employee_id.to_string(),
-                zone_id: zone_id.to_string(),
+                employee_id: employee_id.as_str().to_owned(),
+                zone_id: zone_id.as_str().to_owned(),
                 inside: change > 0,
             }),
             _ => None,
@@ -237,6 +239,8 @@ pub async fn decide_entries(
         write_records.push(i);
         rows.push((i, d));
     }
+    out.decision_records.reserve(rows.len());
+    out.decisions.reserve(rows.len());
     for (i, d) in rows {
         out.decision_records.push(i);
         out.decisions.push(d);
@@ -269,11 +273,13 @@ pub async fn apply_admin_events(
             return out;
         }
     };
-    let keys: BTreeSet<EntityRef> = parsed
+    let keys: Vec<EntityRef> = parsed
         .iter()
         .flatten()
         .filter(|e| !stored.contains_key(e.event_id.as_str()))
         .flat_map(admin_reads)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
     let mut state = match store.load(&keys).await {
         Ok(s) => s,
@@ -285,7 +291,7 @@ pub async fn apply_admin_events(
 
     let mut writes = Vec::new();
     let mut write_records = Vec::new();
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut seen: Set<&str> = Set::default();
     for (i, ev) in parsed.iter().enumerate() {
         let Some(ev) = ev else { continue };
         if !seen.insert(ev.event_id.as_str()) {
@@ -356,7 +362,7 @@ fn parse_all<T>(
 }
 
 /// The stored outcomes found, by event id.
-fn by_id<'a, T>(ids: &[&'a str], found: Vec<Option<Stored<T>>>) -> HashMap<&'a str, Stored<T>> {
+fn by_id<'a, T>(ids: &[&'a str], found: Vec<Option<Stored<T>>>) -> Map<&'a str, Stored<T>> {
     ids.iter()
         .zip(found)
         .filter_map(|(id, s)| s.map(|s| (*id, s)))
@@ -387,40 +393,66 @@ async fn load_for_entries(store: &dyn BatchStore, events: &[&EntryEvent]) -> Res
     if events.is_empty() {
         return Ok(State::default());
     }
-    let first: BTreeSet<EntityRef> = events
-        .iter()
-        .flat_map(|e| {
-            [
-                EntityRef::Card(e.card_id.to_string()),
-                EntityRef::Door(e.door_id.to_string()),
-            ]
-        })
-        .collect();
-    let mut state = store.load(&first).await?;
-    let mut second = BTreeSet::new();
+    let mut first = Distinct::default();
+    for e in events {
+        first.add("card", &e.card_id);
+        first.add("door", &e.door_id);
+    }
+    let mut state = store.load(&first.keys).await?;
+    let mut second = Distinct::default();
     for e in events {
         let employee = state
             .cards
             .get(e.card_id.as_str())
-            .map(|c| c.employee_id.clone());
+            .map(|c| c.employee_id.as_str());
         let zone = state
             .doors
             .get(e.door_id.as_str())
-            .map(|d| d.zone_id.clone());
-        if let Some(z) = &zone {
-            second.insert(EntityRef::Zone(z.clone()));
+            .map(|d| d.zone_id.as_str());
+        if let Some(z) = zone {
+            second.add("zone", z);
         }
-        if let Some(emp) = &employee {
-            second.insert(EntityRef::Employee(emp.clone()));
+        if let Some(emp) = employee {
+            second.add("employee", emp);
         }
         if let (Some(emp), Some(z)) = (employee, zone) {
-            second.insert(EntityRef::Grant(emp.clone(), z.clone()));
-            second.insert(EntityRef::Presence(emp, z));
+            second.add_pair(emp, z);
         }
     }
-    let more = store.load(&second).await?;
+    let more = store.load(&second.keys).await?;
     state.merge(more);
     Ok(state)
+}
+
+/// The distinct entities a batch names, in order of first naming. A batch
+/// names the same card, door and employee many times; each is looked up
+/// once by its borrowed ids and copied once.
+#[derive(Default)]
+struct Distinct<'a> {
+    /// (kind, id) of the single-id kinds.
+    seen: Set<(&'static str, &'a str)>,
+    /// (employee, zone): its grant and its presence go together.
+    pairs: Set<(&'a str, &'a str)>,
+    keys: Vec<EntityRef>,
+}
+
+impl<'a> Distinct<'a> {
+    /// Adds the entity of a single-id `kind` (as [`EntityRef::kind`] names
+    /// it) if not added yet.
+    fn add(&mut self, kind: &'static str, id: &'a str) {
+        if self.seen.insert((kind, id)) {
+            self.keys.extend(EntityRef::from_parts(kind, id, ""));
+        }
+    }
+
+    /// Adds the grant and the presence of `employee` in `zone`.
+    fn add_pair(&mut self, employee: &'a str, zone: &'a str) {
+        if self.pairs.insert((employee, zone)) {
+            let (e, z) = (employee.to_owned(), zone.to_owned());
+            self.keys.push(EntityRef::Grant(e.clone(), z.clone()));
+            self.keys.push(EntityRef::Presence(e, z));
+        }
+    }
 }
 
 /// The entities an admin event's checks and change read (SPEC 2.2): the

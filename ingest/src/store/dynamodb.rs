@@ -7,7 +7,7 @@
 //! if absent (first writer wins), presence only if it is still what the
 //! decision saw, an admin entity only if its stored version is not newer.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use accesslake_model::{AdminRecord, Decision};
@@ -447,7 +447,7 @@ impl BatchStore for DynamoStore {
             .collect()
     }
 
-    async fn load(&self, keys: &BTreeSet<EntityRef>) -> Result<State> {
+    async fn load(&self, keys: &[EntityRef]) -> Result<State> {
         let by_key: HashMap<(String, String), &EntityRef> =
             keys.iter().map(|e| (entity_key(e), e)).collect();
         let items = self

@@ -29,8 +29,6 @@ use redb::{
     Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle,
 };
 
-use std::collections::BTreeSet;
-
 use accesslake_model::{AdminRecord, Decision};
 use async_trait::async_trait;
 
@@ -562,7 +560,7 @@ impl BatchStore for EmbeddedStore {
             .collect()
     }
 
-    async fn load(&self, keys: &BTreeSet<EntityRef>) -> Result<State> {
+    async fn load(&self, keys: &[EntityRef]) -> Result<State> {
         let txn = self.db.begin_read()?;
         let entities = txn.open_table(ENTITIES)?;
         let versions = txn.open_table(VERSIONS)?;

@@ -1,7 +1,7 @@
 //! Stores in memory, for tests and benchmarks. They encode entities exactly as
 //! the persistent stores do, so they exercise the same codec.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use accesslake_model::{AdminRecord, Decision};
@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use super::{Commit, StateStore, codec, outcome};
 use crate::batch::{BatchStore, Stored, Write, WriteError};
-use crate::state::{EntityRef, State};
+use crate::state::{EntityRef, Map, State};
 use crate::{Error, Result};
 
 type Key = (String, String, String);
@@ -90,12 +90,14 @@ pub struct MemoryBatchStore {
     inner: Mutex<BatchMemory>,
 }
 
+/// Hashed as the state is (see [`Map`]): the store stands in for DynamoDB,
+/// whose lookups are not the handler's CPU, so its own share is kept small.
 #[derive(Debug, Default)]
 struct BatchMemory {
-    decisions: HashMap<String, String>,
-    admin: HashMap<String, String>,
-    entities: HashMap<Key, Vec<u8>>,
-    versions: HashMap<Key, i64>,
+    decisions: Map<String, String>,
+    admin: Map<String, String>,
+    entities: Map<Key, Vec<u8>>,
+    versions: Map<Key, i64>,
 }
 
 impl MemoryBatchStore {
@@ -191,7 +193,7 @@ impl BatchStore for MemoryBatchStore {
             .collect()
     }
 
-    async fn load(&self, keys: &BTreeSet<EntityRef>) -> Result<State> {
+    async fn load(&self, keys: &[EntityRef]) -> Result<State> {
         let m = self.memory()?;
         let mut state = State::default();
         for e in keys {

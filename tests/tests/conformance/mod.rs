@@ -4,7 +4,7 @@
 //! that gives a fresh, empty store.
 #![allow(dead_code)]
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::Path;
 use std::sync::Arc;
@@ -284,10 +284,7 @@ pub async fn admin_semantics(store: &dyn BatchStore) {
     let got: Vec<Option<&str>> = out.admin.iter().map(|r| r.error).collect();
     assert_eq!(got, [None, Some("stale")]);
     let state = store
-        .load(&BTreeSet::from([EntityRef::Grant(
-            "e1".into(),
-            "lobby".into(),
-        )]))
+        .load(&[EntityRef::Grant("e1".into(), "lobby".into())])
         .await
         .unwrap();
     assert!(state.grant("e1", "lobby").is_none());
@@ -425,7 +422,7 @@ impl BatchStore for Interposed<'_> {
     ) -> accesslake_ingest::Result<Vec<Option<Stored<AdminRecord>>>> {
         self.inner.admin_records(ids).await
     }
-    async fn load(&self, keys: &BTreeSet<EntityRef>) -> accesslake_ingest::Result<State> {
+    async fn load(&self, keys: &[EntityRef]) -> accesslake_ingest::Result<State> {
         self.inner.load(keys).await
     }
     async fn write(&self, writes: &[Write]) -> Result<(), WriteError> {
