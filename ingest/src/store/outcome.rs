@@ -10,38 +10,43 @@ use serde::{Deserialize, Serialize};
 use crate::batch::Stored;
 use crate::{Error, Result};
 
-#[derive(Serialize, Deserialize)]
-struct DecisionV {
+/// A decision as stored, read back into owned strings (`S = Id`). Written
+/// by [`encode_decision`]; its serde form (`S = &str`) is what the tests
+/// hold that writer to.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+struct DecisionV<S> {
     /// The record that carried the event (see [`crate::batch::Stored`]).
     #[serde(rename = "ref")]
-    source_ref: String,
+    source_ref: S,
     occurred_at: Micros,
     processed_at: Micros,
-    site_id: Option<Id>,
-    zone_id: Option<Id>,
-    door_id: Id,
-    card_id: Id,
-    employee_id: Option<Id>,
-    direction: String,
-    reason: String,
+    site_id: Option<S>,
+    zone_id: Option<S>,
+    door_id: S,
+    card_id: S,
+    employee_id: Option<S>,
+    direction: S,
+    reason: S,
     presence_change: i8,
     /// Zone-local date (YYYY-MM-DD), hour and ISO weekday.
-    local: Option<(String, i8, i8)>,
+    local: Option<(S, i8, i8)>,
 }
 
+/// An admin record as stored; `S` as in [`DecisionV`].
 #[derive(Serialize, Deserialize)]
-struct AdminV {
+struct AdminV<S> {
     #[serde(rename = "ref")]
-    source_ref: String,
+    source_ref: S,
     occurred_at: Micros,
     received_at: Micros,
-    actor: String,
+    actor: S,
     #[serde(rename = "type")]
-    admin_type: String,
-    entity_id: String,
-    payload: String,
+    admin_type: S,
+    entity_id: S,
+    payload: S,
     applied: bool,
-    error: Option<String>,
+    error: Option<S>,
 }
 
 /// The error codes an admin record can carry (SPEC 2.2).
@@ -55,30 +60,98 @@ fn corrupt(kind: &'static str, detail: impl ToString) -> Error {
 }
 
 /// A decision as stored under its event id (the id itself is the key).
+///
+/// Written straight into one string, as serde_json writes [`DecisionV`]
+/// (a test holds the two to the same bytes): every entry decision is
+/// encoded once, and serde's field-by-field machinery cost several times
+/// the handler's deciding.
 pub fn encode_decision(stored: &Stored<Decision>) -> String {
     let d = &stored.row;
-    let v = DecisionV {
-        source_ref: stored.source_ref.clone(),
-        occurred_at: d.occurred_at,
-        processed_at: d.processed_at,
-        site_id: d.site_id.clone(),
-        zone_id: d.zone_id.clone(),
-        door_id: d.door_id.clone(),
-        card_id: d.card_id.clone(),
-        employee_id: d.employee_id.clone(),
-        direction: d.direction.as_str().to_string(),
-        reason: d.reason.as_str().to_string(),
-        presence_change: d.presence_change,
-        local: d
-            .local
-            .map(|l| (accesslake_model::format_date(l.date), l.hour, l.weekday)),
+    let mut out = String::with_capacity(256);
+    let opt = |out: &mut String, v: Option<&str>| match v {
+        Some(v) => push_json_str(out, v),
+        None => out.push_str("null"),
     };
-    // Serializing a plain struct of strings and integers cannot fail.
-    serde_json::to_string(&v).unwrap_or_default()
+    out.push_str("{\"ref\":");
+    push_json_str(&mut out, &stored.source_ref);
+    out.push_str(",\"occurred_at\":");
+    out.push_str(itoa::Buffer::new().format(d.occurred_at));
+    out.push_str(",\"processed_at\":");
+    out.push_str(itoa::Buffer::new().format(d.processed_at));
+    out.push_str(",\"site_id\":");
+    opt(&mut out, d.site_id.as_deref());
+    out.push_str(",\"zone_id\":");
+    opt(&mut out, d.zone_id.as_deref());
+    out.push_str(",\"door_id\":");
+    push_json_str(&mut out, &d.door_id);
+    out.push_str(",\"card_id\":");
+    push_json_str(&mut out, &d.card_id);
+    out.push_str(",\"employee_id\":");
+    opt(&mut out, d.employee_id.as_deref());
+    out.push_str(",\"direction\":");
+    push_json_str(&mut out, d.direction.as_str());
+    out.push_str(",\"reason\":");
+    push_json_str(&mut out, d.reason.as_str());
+    out.push_str(",\"presence_change\":");
+    out.push_str(itoa::Buffer::new().format(d.presence_change));
+    out.push_str(",\"local\":");
+    match d.local {
+        Some(l) => {
+            out.push_str("[\"");
+            accesslake_model::push_date(&mut out, l.date);
+            out.push_str("\",");
+            out.push_str(itoa::Buffer::new().format(l.hour));
+            out.push(',');
+            out.push_str(itoa::Buffer::new().format(l.weekday));
+            out.push(']');
+        }
+        None => out.push_str("null"),
+    }
+    out.push('}');
+    out
+}
+
+/// Appends `s` as a JSON string, escaped as serde_json escapes it: `"` and
+/// `\\`, the five short forms of control characters and `\u00xx` for the
+/// other characters below U+0020; everything else as it is.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    if !needs_escape(s.as_bytes()) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let short = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x20.. => continue,
+            _ => "",
+        };
+        // `b` is ASCII, so `i` is a character boundary.
+        out.push_str(&s[start..i]);
+        start = i + 1;
+        if short.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            out.push_str(short);
+        }
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 pub fn decode_decision(event_id: &str, text: &str) -> Result<Stored<Decision>> {
-    let v: DecisionV = serde_json::from_str(text).map_err(|e| corrupt("decision", e))?;
+    let v: DecisionV<Id> = serde_json::from_str(text).map_err(|e| corrupt("decision", e))?;
     let reason = Reason::parse(&v.reason).ok_or_else(|| corrupt("decision", "reason"))?;
     let direction = match v.direction.as_str() {
         "in" => Direction::In,
@@ -111,7 +184,7 @@ pub fn decode_decision(event_id: &str, text: &str) -> Result<Stored<Decision>> {
     };
     Ok(Stored {
         row,
-        source_ref: v.source_ref,
+        source_ref: v.source_ref.into_string(),
     })
 }
 
@@ -119,21 +192,21 @@ pub fn decode_decision(event_id: &str, text: &str) -> Result<Stored<Decision>> {
 pub fn encode_admin(stored: &Stored<AdminRecord>) -> String {
     let r = &stored.row;
     let v = AdminV {
-        source_ref: stored.source_ref.clone(),
+        source_ref: stored.source_ref.as_str(),
         occurred_at: r.occurred_at,
         received_at: r.received_at,
-        actor: r.actor.clone(),
-        admin_type: r.admin_type.as_str().to_string(),
-        entity_id: r.entity_id.clone(),
-        payload: r.payload.clone(),
+        actor: r.actor.as_str(),
+        admin_type: r.admin_type.as_str(),
+        entity_id: r.entity_id.as_str(),
+        payload: r.payload.as_str(),
         applied: r.applied,
-        error: r.error.map(str::to_string),
+        error: r.error,
     };
     serde_json::to_string(&v).unwrap_or_default()
 }
 
 pub fn decode_admin(event_id: &str, text: &str) -> Result<Stored<AdminRecord>> {
-    let v: AdminV = serde_json::from_str(text).map_err(|e| corrupt("admin record", e))?;
+    let v: AdminV<String> = serde_json::from_str(text).map_err(|e| corrupt("admin record", e))?;
     let admin_type =
         AdminType::parse(&v.admin_type).ok_or_else(|| corrupt("admin record", "type"))?;
     let error = match v.error {
@@ -162,10 +235,177 @@ pub fn decode_admin(event_id: &str, text: &str) -> Result<Stored<AdminRecord>> {
     })
 }
 
+/// Whether some byte of `s` is a quote, a backslash or below U+0020, eight
+/// bytes at a time: ids seldom hold one, and then go out as they are.
+fn needs_escape(s: &[u8]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    // Exact for the word as a whole: some byte of `w` is below `n` (n ≤ 128).
+    let has_below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH != 0;
+    let mut words = s.chunks_exact(8);
+    for c in &mut words {
+        let mut b = [0; 8];
+        b.copy_from_slice(c);
+        let w = u64::from_le_bytes(b);
+        if has_below(w, 0x20)
+            || has_below(w ^ (ONES * u64::from(b'"')), 1)
+            || has_below(w ^ (ONES * u64::from(b'\\')), 1)
+        {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use accesslake_model::Outcome;
+    use proptest::prelude::*;
+
+    /// serde_json's form of a stored decision, the oracle of `encode_decision`.
+    fn serde_form(stored: &Stored<Decision>) -> String {
+        let d = &stored.row;
+        let date = d.local.map(|l| accesslake_model::format_date(l.date));
+        serde_json::to_string(&DecisionV {
+            source_ref: stored.source_ref.as_str(),
+            occurred_at: d.occurred_at,
+            processed_at: d.processed_at,
+            site_id: d.site_id.as_deref(),
+            zone_id: d.zone_id.as_deref(),
+            door_id: &d.door_id,
+            card_id: &d.card_id,
+            employee_id: d.employee_id.as_deref(),
+            direction: d.direction.as_str(),
+            reason: d.reason.as_str(),
+            presence_change: d.presence_change,
+            local: d
+                .local
+                .zip(date.as_deref())
+                .map(|(l, date)| (date, l.hour, l.weekday)),
+        })
+        .unwrap()
+    }
+
+    /// Any text, with control characters, quotes, backslashes and
+    /// multi-byte characters well represented.
+    fn text() -> impl Strategy<Value = String> {
+        let ch = prop_oneof![
+            (0u8..0x20).prop_map(char::from),
+            prop::sample::select(vec!['"', '\\', '/', '\u{7f}', 'é', '€', '😀', '\u{2028}']),
+            any::<char>(),
+            (b'a'..=b'z').prop_map(char::from),
+        ];
+        prop::collection::vec(ch, 0..24).prop_map(|v| v.into_iter().collect())
+    }
+
+    fn stored_decision() -> impl Strategy<Value = Stored<Decision>> {
+        let ids = (
+            text(),
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+            text(),
+            text(),
+            proptest::option::of(text()),
+        );
+        let local = proptest::option::of((-400_000i32..400_000, any::<i8>(), any::<i8>()));
+        (
+            ids,
+            (any::<i64>(), any::<i64>(), any::<bool>(), any::<i8>()),
+            prop::sample::select(Reason::ALL.to_vec()),
+            local,
+        )
+            .prop_map(
+                |(
+                    (source_ref, site, zone, door, card, employee),
+                    (at, processed, into, change),
+                    reason,
+                    local,
+                )| {
+                    Stored {
+                        row: Decision {
+                            event_id: "e".into(),
+                            occurred_at: at,
+                            processed_at: processed,
+                            site_id: site.map(Into::into),
+                            zone_id: zone.map(Into::into),
+                            door_id: door.into(),
+                            card_id: card.into(),
+                            employee_id: employee.map(Into::into),
+                            direction: if into { Direction::In } else { Direction::Out },
+                            outcome: reason.outcome(),
+                            reason,
+                            presence_change: change,
+                            local: local.map(|(days, hour, weekday)| LocalTime {
+                                date: chrono::NaiveDate::from_num_days_from_ce_opt(days).unwrap(),
+                                hour,
+                                weekday,
+                            }),
+                        },
+                        source_ref,
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn decisions_are_written_as_serde_json_writes_them(d in stored_decision()) {
+            let text = encode_decision(&d);
+            prop_assert_eq!(&text, &serde_form(&d));
+        }
+    }
+
+    #[test]
+    fn a_byte_to_escape_is_found_wherever_it_stands() {
+        for len in 1..=20 {
+            for at in 0..len {
+                for (b, escaped) in [
+                    (b'"', true),
+                    (b'\\', true),
+                    (0x00, true),
+                    (0x1f, true),
+                    (b' ', false),
+                    (b'!', false),
+                    (b'#', false),
+                    (b'[', false),
+                    (b']', false),
+                    (0x7f, false),
+                    (0x80, false),
+                    (0xa2, false),
+                    (0xdc, false),
+                    (0xff, false),
+                ] {
+                    let mut s = vec![b'a'; len];
+                    s[at] = b;
+                    assert_eq!(needs_escape(&s), escaped, "{s:?}");
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn strings_are_written_as_serde_json_writes_them(s in text(), plain in "[a-z0-9:-]{0,40}") {
+            for s in [s.as_str(), plain.as_str()] {
+                let mut ours = String::new();
+                push_json_str(&mut ours, s);
+                prop_assert_eq!(&ours, &serde_json::to_string(s).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn every_character_below_space_is_escaped_as_serde_json_escapes_it() {
+        let all: String = (0u8..0x80).map(char::from).collect();
+        let mut ours = String::new();
+        push_json_str(&mut ours, &all);
+        assert_eq!(ours, serde_json::to_string(&all).unwrap());
+        assert_eq!(serde_json::from_str::<String>(&ours).unwrap(), all);
+    }
 
     #[test]
     fn decisions_and_admin_records_round_trip() {
