@@ -215,12 +215,21 @@ pub fn encode_parquet(table: Table, batch: &RecordBatch) -> Result<Bytes> {
             }
             // A column given in another Arrow type than the table's (a
             // dictionary array of strings) is written as the table's type.
-            let cast;
+            let unpacked;
             let column = if column.data_type() == field.data_type() {
                 column
             } else {
-                cast = arrow_cast::cast(column, field.data_type())?;
-                &cast
+                unpacked = crate::rows::unpacked(column)
+                    .filter(|c| c.data_type() == field.data_type())
+                    .ok_or_else(|| {
+                        arrow_schema::ArrowError::CastError(format!(
+                            "column {} is {} where the table has {}",
+                            field.name(),
+                            column.data_type(),
+                            field.data_type()
+                        ))
+                    })?;
+                &unpacked
             };
             for leaf in compute_leaves(field, column)? {
                 writer.write(&leaf)?;
