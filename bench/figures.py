@@ -81,6 +81,9 @@ def rows(d):
         out.append((f"entry handler, 10,000-record batch, state and sink in memory{runs}{earlier_run(lam)}",
                     f"{h['ms_per_batch_median']:.1f} ms", "—", "", "≤ 100 ms",
                     verdict(h["ms_per_batch_median"] <= 100)))
+        if h.get("callgrind"):
+            out.append(("entry handler, instructions per record (callgrind, repeatable)",
+                        fmt(h["callgrind"]["instructions_per_record"]), "—", "", "—", ""))
         for name, b in lam["binaries"].items():
             out.append((f"{name} init (start to first poll), size {b['bytes'] / 1e6:.1f} MB{earlier_run(lam)}",
                         f"{b['init_ms_median']:.1f} ms", "—", "", "≤ 20 ms", verdict(b["init_ms_median"] <= 20)))

@@ -4,7 +4,10 @@ one per run: the run with the median figure is reported, with the spread),
 and each built Lambda binary's size and init time: from process start to
 its first request for an event on a local Lambda Runtime API.
 
+and the handler's instructions per record under callgrind (0: not counted).
+
 usage: lambda.py BENCH_JSON_LINES ENTRY_BIN ADMIN_BIN REPEATS RESULTS_JSON
+                 [INSTRUCTIONS RECORDS]
 """
 
 import http.server
@@ -53,11 +56,14 @@ def init_time(binary):
     return secs
 
 
-def main(bench_lines, entry, admin, repeats, results):
+def main(bench_lines, entry, admin, repeats, results, instructions=0, records=0):
     runs = sorted((json.loads(line) for line in bench_lines.splitlines() if line.strip()),
                   key=lambda r: r["ms_per_batch_median"])
     handler = dict(runs[len(runs) // 2], runs=len(runs),
                    ms_per_batch_median_of_runs=[round(r["ms_per_batch_median"], 1) for r in runs])
+    if instructions and records:
+        handler["callgrind"] = {"instructions": instructions, "records": records,
+                                "instructions_per_record": round(instructions / records)}
     out = {"entry_handler": handler, "binaries": {}}
     for name, binary in (("entry-lambda", entry), ("admin-lambda", admin)):
         times = sorted(init_time(binary) for _ in range(repeats))
@@ -73,6 +79,10 @@ def main(bench_lines, entry, admin, repeats, results):
           f"(decide + store {handler['ms_decide_store_median']:.1f} ms, "
           f"Parquet {handler['ms_parquet_median']:.1f} ms), min {handler['ms_per_batch_min']:.1f} ms; "
           f"medians of {len(runs)} runs: {handler['ms_per_batch_median_of_runs']}")
+    if "callgrind" in handler:
+        c = handler["callgrind"]
+        print(f"  entry handler under callgrind: {c['instructions_per_record']:,} instructions per record "
+              f"({c['records']:,} records)")
     for name, b in out["binaries"].items():
         print(f"  {name}: {b['bytes'] / 1e6:.1f} MB, init median {b['init_ms_median']:.1f} ms "
               f"(min {b['init_ms_min']:.1f} ms, {repeats} starts)")
@@ -80,4 +90,5 @@ def main(bench_lines, entry, admin, repeats, results):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
+    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5],
+         *(int(a) for a in sys.argv[6:8]))
