@@ -67,6 +67,16 @@ struct WindowV {
     end_min: u16,
 }
 
+impl From<WindowV> for ScheduleV {
+    fn from(w: WindowV) -> ScheduleV {
+        ScheduleV::Window {
+            weekdays: w.weekdays,
+            start_min: w.start_min,
+            end_min: w.end_min,
+        }
+    }
+}
+
 /// Read by the shape of the value (a string or a window) in one pass:
 /// serde's untagged enums buffer the value and try each variant, which
 /// cost the handler about 1,300 instructions more per grant it read.
@@ -85,12 +95,8 @@ impl<'de> Deserialize<'de> for ScheduleV {
                 self,
                 map: A,
             ) -> std::result::Result<ScheduleV, A::Error> {
-                let w = WindowV::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                Ok(ScheduleV::Window {
-                    weekdays: w.weekdays,
-                    start_min: w.start_min,
-                    end_min: w.end_min,
-                })
+                WindowV::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Into::into)
             }
         }
         d.deserialize_any(Shape)
@@ -336,106 +342,67 @@ impl<'a> Reader<'a> {
             self.lit(b"false").map(|()| false)
         }
     }
-}
 
-impl ZoneV {
-    fn read(r: &mut Reader<'_>) -> Option<ZoneV> {
-        r.lit(b"{\"name\":")?;
-        let name = r.string()?;
-        r.lit(b",\"site_id\":")?;
-        let site_id = r.string()?;
-        r.lit(b",\"timezone\":")?;
-        let timezone = r.string()?;
-        r.lit(b",\"capacity\":")?;
-        let capacity = r.int()?;
-        r.lit(b"}")?;
-        Some(ZoneV {
-            name,
-            site_id,
-            timezone,
-            capacity,
-        })
-    }
-}
-
-impl DoorV {
-    fn read(r: &mut Reader<'_>) -> Option<DoorV> {
-        r.lit(b"{\"zone_id\":")?;
-        let zone_id = r.string()?;
-        r.lit(b",\"name\":")?;
-        let name = r.string()?;
-        r.lit(b"}")?;
-        Some(DoorV { zone_id, name })
-    }
-}
-
-impl EmployeeV {
-    fn read(r: &mut Reader<'_>) -> Option<EmployeeV> {
-        r.lit(b"{\"name\":")?;
-        let name = r.string()?;
-        r.lit(b",\"department\":")?;
-        let department = r.string()?;
-        r.lit(b",\"active\":")?;
-        let active = r.bool()?;
-        r.lit(b"}")?;
-        Some(EmployeeV {
-            name,
-            department,
-            active,
-        })
-    }
-}
-
-impl CardV {
-    fn read(r: &mut Reader<'_>) -> Option<CardV> {
-        r.lit(b"{\"employee_id\":")?;
-        let employee_id = r.string()?;
-        r.lit(b",\"status\":")?;
-        let status = r.string()?;
-        r.lit(b",\"valid_from\":")?;
-        let valid_from = r.opt_int()?;
-        r.lit(b",\"valid_until\":")?;
-        let valid_until = r.opt_int()?;
-        r.lit(b"}")?;
-        Some(CardV {
-            employee_id,
-            status,
-            valid_from,
-            valid_until,
-        })
-    }
-}
-
-impl GrantV {
-    fn read(r: &mut Reader<'_>) -> Option<GrantV> {
-        r.lit(b"{\"schedule\":")?;
-        let schedule = if r.lit(b"{\"weekdays\":").is_some() {
-            let weekdays = r.int()?;
-            r.lit(b",\"start_min\":")?;
-            let start_min = r.int()?;
-            r.lit(b",\"end_min\":")?;
-            let end_min = r.int()?;
-            r.lit(b"}")?;
-            ScheduleV::Window {
-                weekdays,
-                start_min,
-                end_min,
-            }
+    /// A grant's schedule: a string, or a window's three numbers.
+    fn schedule(&mut self) -> Option<ScheduleV> {
+        if self.rest.starts_with(b"{") {
+            WindowV::read(self).map(Into::into)
         } else {
-            ScheduleV::Always(r.string()?)
-        };
-        r.lit(b",\"granted_by\":")?;
-        let granted_by = r.string()?;
-        r.lit(b",\"granted_at\":")?;
-        let granted_at = r.int()?;
-        r.lit(b"}")?;
-        Some(GrantV {
-            schedule,
-            granted_by,
-            granted_at,
-        })
+            self.string().map(ScheduleV::Always)
+        }
     }
 }
+
+/// `read` for a value type: its fields in order, each read by the named
+/// method of [`Reader`], as serde_json writes the type.
+macro_rules! read_in_order {
+    ($ty:ident { $first:ident: $how:ident $(, $field:ident: $by:ident)* }) => {
+        impl $ty {
+            fn read(r: &mut Reader<'_>) -> Option<$ty> {
+                r.lit(concat!("{\"", stringify!($first), "\":").as_bytes())?;
+                let $first = r.$how()?;
+                $(
+                    r.lit(concat!(",\"", stringify!($field), "\":").as_bytes())?;
+                    let $field = r.$by()?;
+                )*
+                r.lit(b"}")?;
+                Some($ty { $first $(, $field)* })
+            }
+        }
+    };
+}
+
+read_in_order!(ZoneV {
+    name: string,
+    site_id: string,
+    timezone: string,
+    capacity: int
+});
+read_in_order!(DoorV {
+    zone_id: string,
+    name: string
+});
+read_in_order!(EmployeeV {
+    name: string,
+    department: string,
+    active: bool
+});
+read_in_order!(CardV {
+    employee_id: string,
+    status: string,
+    valid_from: opt_int,
+    valid_until: opt_int
+});
+read_in_order!(GrantV {
+    schedule: schedule,
+    granted_by: string,
+    granted_at: int
+});
+read_in_order!(WindowV {
+    weekdays: int,
+    start_min: int,
+    end_min: int
+});
 
 /// Rebuilds an [`EntityRef`] from its stored kind and key parts.
 pub fn entity_ref(kind: &str, a: &str, b: &str) -> Result<EntityRef> {
