@@ -93,9 +93,15 @@ pub trait BatchStore: Send + Sync {
     async fn decisions(&self, event_ids: &[&str]) -> Result<Vec<Option<Stored<Decision>>>>;
     /// The stored record of each admin event id, `None` if never recorded.
     async fn admin_records(&self, event_ids: &[&str]) -> Result<Vec<Option<Stored<AdminRecord>>>>;
-    /// A state holding those of `keys` (distinct, in any order) that exist,
+    /// Adds to `state` those of `keys` (distinct, in any order) that exist,
     /// with their versions.
-    async fn load(&self, keys: &[EntityRef]) -> Result<State>;
+    async fn load_into(&self, keys: &[EntityRef], state: &mut State) -> Result<()>;
+    /// A state holding those of `keys` that exist, with their versions.
+    async fn load(&self, keys: &[EntityRef]) -> Result<State> {
+        let mut state = State::default();
+        self.load_into(keys, &mut state).await?;
+        Ok(state)
+    }
     /// Makes each write durable in order, each all or nothing with its
     /// conditions; a lost condition is [`Error::Conflict`].
     async fn write(&self, writes: &[Write]) -> Result<(), WriteError>;
@@ -419,8 +425,8 @@ async fn load_for_entries(store: &dyn BatchStore, events: &[&EntryEvent]) -> Res
             second.add_pair(emp, z);
         }
     }
-    let more = store.load(&second.keys).await?;
-    state.merge(more);
+    let Distinct { keys, .. } = second;
+    store.load_into(&keys, &mut state).await?;
     Ok(state)
 }
 

@@ -447,13 +447,12 @@ impl BatchStore for DynamoStore {
             .collect()
     }
 
-    async fn load(&self, keys: &[EntityRef]) -> Result<State> {
+    async fn load_into(&self, keys: &[EntityRef], state: &mut State) -> Result<()> {
         let by_key: HashMap<(String, String), &EntityRef> =
             keys.iter().map(|e| (entity_key(e), e)).collect();
         let items = self
             .get_many(by_key.keys().map(|(pk, sk)| key(pk, sk)).collect())
             .await?;
-        let mut state = State::default();
         for item in items {
             let k = (
                 text(&item, "pk")?.to_string(),
@@ -463,10 +462,10 @@ impl BatchStore for DynamoStore {
             let (a, b) = e.key();
             match (e, item.get("value")) {
                 (EntityRef::Presence(..), _) => {
-                    codec::decode_into(&mut state, e.kind(), a, b, &[])?;
+                    codec::decode_into(state, e.kind(), a, b, &[])?;
                 }
                 (_, Some(AttributeValue::S(v))) => {
-                    codec::decode_into(&mut state, e.kind(), a, b, v.as_bytes())?;
+                    codec::decode_into(state, e.kind(), a, b, v.as_bytes())?;
                 }
                 // A removed entity that keeps its version (a revoked grant).
                 _ => {}
@@ -479,7 +478,7 @@ impl BatchStore for DynamoStore {
                 state.versions.insert(e.clone(), v);
             }
         }
-        Ok(state)
+        Ok(())
     }
 
     async fn write(&self, writes: &[Write]) -> Result<(), WriteError> {

@@ -560,22 +560,21 @@ impl BatchStore for EmbeddedStore {
             .collect()
     }
 
-    async fn load(&self, keys: &[EntityRef]) -> Result<State> {
+    async fn load_into(&self, keys: &[EntityRef], state: &mut State) -> Result<()> {
         let txn = self.db.begin_read()?;
         let entities = txn.open_table(ENTITIES)?;
         let versions = txn.open_table(VERSIONS)?;
-        let mut state = State::default();
         for e in keys {
             let (a, b) = e.key();
             let key = (e.kind(), a, b);
             if let Some(v) = entities.get(key)? {
-                codec::decode_into(&mut state, e.kind(), a, b, v.value())?;
+                codec::decode_into(state, e.kind(), a, b, v.value())?;
             }
             if let Some(v) = versions.get(key)? {
                 state.versions.insert(e.clone(), v.value());
             }
         }
-        Ok(state)
+        Ok(())
     }
 
     async fn write(&self, writes: &[Write]) -> Result<(), WriteError> {

@@ -193,20 +193,19 @@ impl BatchStore for MemoryBatchStore {
             .collect()
     }
 
-    async fn load(&self, keys: &[EntityRef]) -> Result<State> {
+    async fn load_into(&self, keys: &[EntityRef], state: &mut State) -> Result<()> {
         let m = self.memory()?;
-        let mut state = State::default();
         for e in keys {
             let (a, b) = e.key();
             let key = owned(e.kind(), a, b);
             if let Some(v) = m.entities.get(&key) {
-                codec::decode_into(&mut state, e.kind(), a, b, v)?;
+                codec::decode_into(state, e.kind(), a, b, v)?;
             }
             if let Some(&v) = m.versions.get(&key) {
                 state.versions.insert(e.clone(), v);
             }
         }
-        Ok(state)
+        Ok(())
     }
 
     async fn write(&self, writes: &[Write]) -> Result<(), WriteError> {

@@ -422,8 +422,12 @@ impl BatchStore for Interposed<'_> {
     ) -> accesslake_ingest::Result<Vec<Option<Stored<AdminRecord>>>> {
         self.inner.admin_records(ids).await
     }
-    async fn load(&self, keys: &[EntityRef]) -> accesslake_ingest::Result<State> {
-        self.inner.load(keys).await
+    async fn load_into(
+        &self,
+        keys: &[EntityRef],
+        state: &mut State,
+    ) -> accesslake_ingest::Result<()> {
+        self.inner.load_into(keys, state).await
     }
     async fn write(&self, writes: &[Write]) -> Result<(), WriteError> {
         if let OnWrite::FailAfter(after) = self.on_write {
