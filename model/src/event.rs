@@ -570,7 +570,7 @@ fn plain_string(text: &str, at: usize) -> Option<(&str, usize)> {
         return None;
     }
     let start = at + 1;
-    let len = first_special(b.get(start..)?)?;
+    let len = first_json_special(b.get(start..)?)?;
     if b[start + len] != b'"' {
         return None;
     }
@@ -579,8 +579,9 @@ fn plain_string(text: &str, at: usize) -> Option<(&str, usize)> {
 
 /// Index of the first `"`, `\` or control character, eight bytes at a time
 /// (a record's strings are short and a line goes on after each of them, so
-/// nearly every string is scanned in whole words).
-fn first_special(b: &[u8]) -> Option<usize> {
+/// nearly every string is scanned in whole words): the bytes a JSON string
+/// cannot hold as they are.
+pub fn first_json_special(b: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     // High bit set in each byte that is zero (exact up to the first one).
@@ -1023,7 +1024,7 @@ mod tests {
                         b[at] = special;
                         at
                     });
-                    assert_eq!(first_special(&b), want, "{b:?}");
+                    assert_eq!(first_json_special(&b), want, "{b:?}");
                 }
             }
         }

@@ -20,8 +20,8 @@ pub mod time;
 
 pub use event::{
     AdminData, AdminEvent, AdminType, CardStatus, Direction, Door, Employee, EmployeeStatus,
-    EntryEvent, Event, MAX_RECORD_BYTES, RecordError, Schedule, Zone, parse_admin_json,
-    parse_entry_json, parse_json, parse_line,
+    EntryEvent, Event, MAX_RECORD_BYTES, RecordError, Schedule, Zone, first_json_special,
+    parse_admin_json, parse_entry_json, parse_json, parse_line,
 };
 pub use reason::{Outcome, Reason};
 pub use record::{AdminRecord, Decision, Id, LocalTime, Rejected, Source};

@@ -293,9 +293,7 @@ impl<'a> Reader<'a> {
     /// A string with no escapes.
     fn str(&mut self) -> Option<&'a str> {
         let body = self.rest.strip_prefix(b"\"")?;
-        let end = body
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        let end = accesslake_model::first_json_special(body)?;
         if body[end] != b'"' {
             return None;
         }

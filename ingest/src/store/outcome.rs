@@ -116,13 +116,14 @@ pub fn encode_decision(stored: &Stored<Decision>) -> String {
 /// other characters below U+0020; everything else as it is.
 fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
-    if !needs_escape(s.as_bytes()) {
+    // Ids seldom hold a byte to escape, and then go out as they are.
+    let Some(first) = accesslake_model::first_json_special(s.as_bytes()) else {
         out.push_str(s);
         out.push('"');
         return;
-    }
+    };
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
+    for (i, b) in s.bytes().enumerate().skip(first) {
         let short = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
@@ -233,31 +234,6 @@ pub fn decode_admin(event_id: &str, text: &str) -> Result<Stored<AdminRecord>> {
         row,
         source_ref: v.source_ref,
     })
-}
-
-/// Whether some byte of `s` is a quote, a backslash or below U+0020, eight
-/// bytes at a time: ids seldom hold one, and then go out as they are.
-fn needs_escape(s: &[u8]) -> bool {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGH: u64 = ONES << 7;
-    // Exact for the word as a whole: some byte of `w` is below `n` (n ≤ 128).
-    let has_below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH != 0;
-    let mut words = s.chunks_exact(8);
-    for c in &mut words {
-        let mut b = [0; 8];
-        b.copy_from_slice(c);
-        let w = u64::from_le_bytes(b);
-        if has_below(w, 0x20)
-            || has_below(w ^ (ONES * u64::from(b'"')), 1)
-            || has_below(w ^ (ONES * u64::from(b'\\')), 1)
-        {
-            return true;
-        }
-    }
-    words
-        .remainder()
-        .iter()
-        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 #[cfg(test)]
@@ -381,7 +357,8 @@ mod tests {
                 ] {
                     let mut s = vec![b'a'; len];
                     s[at] = b;
-                    assert_eq!(needs_escape(&s), escaped, "{s:?}");
+                    let found = accesslake_model::first_json_special(&s).is_some();
+                    assert_eq!(found, escaped, "{s:?}");
                 }
             }
         }
