@@ -1,10 +1,9 @@
 """Lambda figures (stdlib only): the entry handler's time per 10,000-record
 batch with state and sink in memory (the `entry_batch` bench's JSON lines,
 one per run: the run with the median figure is reported, with the spread),
-and each built Lambda binary's size and init time: from process start to
-its first request for an event on a local Lambda Runtime API.
-
-and the handler's instructions per record under callgrind (0: not counted).
+each built Lambda binary's size and init time: from process start to
+its first request for an event on a local Lambda Runtime API; and the
+handler's instructions per record under callgrind (0: not counted).
 
 usage: lambda.py BENCH_JSON_LINES ENTRY_BIN ADMIN_BIN REPEATS RESULTS_JSON
                  [INSTRUCTIONS RECORDS]
