@@ -35,7 +35,9 @@ def init_time(binary):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Api)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = dict(os.environ,
+    # The environment a custom runtime gets on Lambda, not this machine's:
+    # no SSL_CERT_FILE, SSL_CERT_DIR or proxy, which choose the trust roots.
+    env = dict(PATH=os.environ.get("PATH", "/usr/bin:/bin"), LANG="en_US.UTF-8", TZ=":UTC",
                AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{server.server_address[1]}",
                AWS_LAMBDA_FUNCTION_NAME="bench", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512",
                AWS_LAMBDA_FUNCTION_VERSION="$LATEST", AWS_LAMBDA_LOG_STREAM_NAME="bench",

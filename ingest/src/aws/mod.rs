@@ -12,6 +12,7 @@ pub mod firehose;
 pub mod kinesis;
 pub mod nightly;
 pub mod sqs;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -111,17 +112,23 @@ pub fn s3_store(bucket: &str) -> Result<Arc<dyn ObjectStore>> {
 /// deterministic key, so a retried or repeated PUT is harmless. Timeouts
 /// are 2 s to connect and 30 s per request.
 pub fn s3_builder(bucket: &str, endpoint: Option<&str>) -> AmazonS3Builder {
-    let options = object_store::ClientOptions::new()
-        .with_connect_timeout(std::time::Duration::from_secs(2))
-        .with_timeout(std::time::Duration::from_secs(30))
-        .with_allow_http(endpoint.is_some_and(|e| e.starts_with("http://")));
     let mut b = AmazonS3Builder::from_env()
         .with_bucket_name(bucket)
-        .with_client_options(options);
+        .with_client_options(client_options(endpoint))
+        .with_http_connector(tls::connector(endpoint));
     if let Some(endpoint) = endpoint {
         b = b.with_endpoint(endpoint);
     }
     b
+}
+
+/// The HTTP settings of the lake's S3 client; the bundled-roots client
+/// carries each of them over (a test in [`tls`] holds it to that).
+fn client_options(endpoint: Option<&str>) -> object_store::ClientOptions {
+    object_store::ClientOptions::new()
+        .with_connect_timeout(std::time::Duration::from_secs(2))
+        .with_timeout(std::time::Duration::from_secs(30))
+        .with_allow_http(endpoint.is_some_and(|e| e.starts_with("http://")))
 }
 
 /// The lake at `s3://bucket[/prefix]`.
