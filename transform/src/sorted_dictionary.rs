@@ -714,22 +714,30 @@ fn bit_packed(out: &mut Vec<u8>, values: &[u32], width: u8) {
 
 /// Appends `values` at `width` bits each (at most 32), least significant
 /// bit first, padded with zeros to a multiple of 8 values: Parquet's bit
-/// packing, shared by the hybrid encoding and delta miniblocks.
+/// packing, as the hybrid encoding holds it. Each value must fit its
+/// width. Four bytes are written at a time.
 pub(crate) fn pack_bits(out: &mut Vec<u8>, values: &[u32], width: u8) {
     let width = u32::from(width);
+    let groups = values.len().div_ceil(8);
+    out.reserve(groups * width as usize);
     let mut acc: u64 = 0;
     let mut bits = 0u32;
-    for g in 0..values.len().div_ceil(8) * 8 {
-        acc |= u64::from(values.get(g).copied().unwrap_or(0)) << bits;
+    for &v in values {
+        debug_assert!(width == 32 || v >> width == 0);
+        acc |= u64::from(v) << bits;
         bits += width;
-        while bits >= 8 {
-            out.push(acc as u8);
-            acc >>= 8;
-            bits -= 8;
+        if bits >= 32 {
+            out.extend_from_slice(&(acc as u32).to_le_bytes());
+            acc >>= 32;
+            bits -= 32;
         }
     }
-    // 8 values of `width` bits are `width` whole bytes: nothing is left over.
-    debug_assert_eq!(bits, 0);
+    // The padding: zeros up to a whole group of 8, which is `width` bytes.
+    let padded = (groups * 8 - values.len()) as u32 * width;
+    let tail = ((bits + padded) / 8) as usize;
+    let held = tail.min(8);
+    out.extend_from_slice(&acc.to_le_bytes()[..held]);
+    out.extend(std::iter::repeat_n(0, tail - held));
 }
 
 #[cfg(test)]
