@@ -24,14 +24,12 @@ use parquet::file::metadata::ColumnChunkMetaData;
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
-use crate::sorted_dictionary::{PAGE_ROWS, PageLog, Zstd, bit_width, pack_bits, uleb128};
+use crate::integers::Deltas;
+use crate::sorted_dictionary::{PAGE_ROWS, PageLog, Zstd};
 
 /// Rows parquet-rs hands its encoder at a time (its default write batch);
 /// a page can end only after a whole batch.
 const WRITE_BATCH: usize = 1024;
-const BLOCK: usize = 128;
-const MINIBLOCKS: usize = 4;
-const MINIBLOCK: usize = BLOCK / MINIBLOCKS;
 
 /// Encodes `column` as a column chunk for `descr` compressed with zstd at
 /// `level`, or `None` when the column is not a string array without nulls
@@ -54,9 +52,9 @@ pub fn encode(
     let mut pages = SerializedPageWriter::new(&mut sink);
     let mut log = PageLog::default();
     let offsets = values.value_offsets();
-    let length = |i: usize| offsets[i + 1].wrapping_sub(offsets[i]);
+    let length = |i: usize| i64::from(offsets[i + 1].wrapping_sub(offsets[i]));
     let mut buf = Vec::new();
-    let mut lengths = Lengths::default();
+    let mut lengths = Deltas::new(true);
     let mut start = 0;
     while start < values.len() {
         // Whole write batches until the page is full, as parquet-rs counts
@@ -103,72 +101,4 @@ pub fn encode(
         offset_index: Some(log.index.build()),
     };
     Ok(Some((Bytes::from(bytes), close)))
-}
-
-/// A page's lengths in `DELTA_BINARY_PACKED`, encoded as they come.
-#[derive(Default)]
-struct Lengths {
-    count: usize,
-    first: i32,
-    last: i32,
-    /// Deltas not yet in a block.
-    deltas: Vec<i32>,
-    /// The blocks written so far.
-    blocks: Vec<u8>,
-}
-
-impl Lengths {
-    fn start(&mut self, first: i32) {
-        self.count = 1;
-        self.first = first;
-        self.last = first;
-        self.deltas.clear();
-        self.blocks.clear();
-    }
-
-    fn push(&mut self, length: i32) {
-        self.count += 1;
-        self.deltas.push(length.wrapping_sub(self.last));
-        self.last = length;
-        if self.deltas.len() == BLOCK {
-            self.flush();
-        }
-    }
-
-    /// Writes the deltas held as a block: their minimum, the four
-    /// miniblocks' widths, and each miniblock that has deltas, 32 wide (the
-    /// last one padded with zeros).
-    fn flush(&mut self) {
-        let Some(&min) = self.deltas.iter().min() else {
-            return;
-        };
-        uleb128(&mut self.blocks, zigzag(i64::from(min)));
-        let widths_at = self.blocks.len();
-        self.blocks.extend_from_slice(&[0; MINIBLOCKS]);
-        let mut packed = [0u32; MINIBLOCK];
-        for (m, mini) in self.deltas.chunks(MINIBLOCK).enumerate() {
-            packed.fill(0);
-            for (p, &d) in packed.iter_mut().zip(mini) {
-                *p = d.wrapping_sub(min) as u32;
-            }
-            let width = bit_width(u64::from(packed.iter().copied().max().unwrap_or(0)));
-            self.blocks[widths_at + m] = width;
-            pack_bits(&mut self.blocks, &packed, width);
-        }
-        self.deltas.clear();
-    }
-
-    /// Appends the encoded lengths: the header, then every block.
-    fn finish(&mut self, out: &mut Vec<u8>) {
-        self.flush();
-        uleb128(out, BLOCK as u64);
-        uleb128(out, MINIBLOCKS as u64);
-        uleb128(out, self.count as u64);
-        uleb128(out, zigzag(i64::from(self.first)));
-        out.extend_from_slice(&self.blocks);
-    }
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
 }

@@ -5,7 +5,8 @@
 //! - [`rows`]: the [`LakeRow`] trait and Arrow record batches for each table.
 //! - [`partition`]: the pure mapping from rows to partition keys.
 //! - [`parquet_file`]: [`writer_properties`] (the one place for Parquet settings) and encoding,
-//!   string columns with sorted dictionaries (`sorted_dictionary`).
+//!   string columns with sorted dictionaries (`sorted_dictionary`), event ids (`delta_length`),
+//!   integers and timestamps (`integers`).
 //! - [`lake`]: [`Lake`], the object-store handle that writes and removes files.
 //! - [`compact`]: compaction of partitions (crash-safe, deduplicating) and retention.
 
@@ -13,6 +14,7 @@
 
 pub mod compact;
 mod delta_length;
+mod integers;
 pub mod lake;
 pub mod parquet_file;
 pub mod partition;

@@ -5,13 +5,16 @@ use arrow_array::RecordBatch;
 use arrow_schema::DataType;
 use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowWriterOptions, compute_leaves};
+use parquet::arrow::arrow_writer::{
+    ArrowColumnChunk, ArrowColumnWriter, ArrowWriterOptions, compute_leaves,
+};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::column::writer::ColumnCloseResult;
+use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
 
-use crate::{Result, delta_length, sorted_dictionary};
+use crate::{Result, delta_length, integers, sorted_dictionary};
 
 /// Rows per row group: large enough for good compression and few footers,
 /// small enough that a reader can skip by statistics within a compacted file.
@@ -34,9 +37,8 @@ pub const PAGE_BYTES: usize = 2 * 1024 * 1024;
 /// unique per row, for which a dictionary would only be built and then
 /// abandoned. A decision's local hour and weekday are small numbers in long
 /// runs, which zstd packs as tightly from plain values (0.037 bytes per row
-/// for the two, against 0.038 as dictionary indices), and parquet-rs's
-/// dictionary interner would cost about 90 instructions a value; the same
-/// goes for `processed_at`, one instant per chunk of an ingest.
+/// for the two, against 0.038 as dictionary indices) for no more work; the
+/// same goes for `processed_at`, one instant per chunk of an ingest.
 fn no_dictionary(table: Table) -> &'static [&'static str] {
     match table {
         Table::Decisions => &[
@@ -133,10 +135,11 @@ pub fn writer_properties(table: Table) -> WriterProperties {
 
 /// Encodes one record batch as a complete Parquet file in row groups of
 /// [`ROW_GROUP_ROWS`]. String columns with a dictionary are written by
-/// [`sorted_dictionary`], event ids by [`delta_length`], the others by
-/// parquet-rs's Arrow writer. The batch
-/// is in the table's schema, except that a string column may come as a
-/// dictionary array of its strings ([`crate::lake_batch`]).
+/// [`sorted_dictionary`], event ids by [`delta_length`], integers and
+/// timestamps by [`integers`], and whatever none of them takes by
+/// parquet-rs's Arrow writer (whose column writers are made only then). The
+/// batch is in the table's schema, except that a string column may come as
+/// a dictionary array of its strings ([`crate::lake_batch`]).
 ///
 /// Two things parquet-rs would add are left out because they repeat what
 /// the file already says:
@@ -180,6 +183,33 @@ pub fn encode_parquet(table: Table, batch: &RecordBatch) -> Result<Bytes> {
             }
         })
         .collect();
+    // For each column written by `integers`: its values' encoding, whether
+    // it keeps statistics, and its zstd level.
+    let integer: Vec<_> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let path = ColumnPath::from(f.name().as_str());
+            let values = if props.dictionary_enabled(&path) {
+                integers::Values::Dictionary
+            } else {
+                match props.encoding(&path) {
+                    None | Some(Encoding::PLAIN) => integers::Values::Plain,
+                    Some(Encoding::DELTA_BINARY_PACKED) => integers::Values::DeltaBinaryPacked,
+                    Some(_) => return None,
+                }
+            };
+            let statistics = match props.statistics_enabled(&path) {
+                EnabledStatistics::None => false,
+                EnabledStatistics::Page => true,
+                EnabledStatistics::Chunk => return None,
+            };
+            match props.compression(&path) {
+                Compression::ZSTD(level) => Some((values, statistics, level.compression_level())),
+                _ => None,
+            }
+        })
+        .collect();
     let page_bytes = props.data_page_size_limit();
     let options = ArrowWriterOptions::new()
         .with_properties(props)
@@ -195,9 +225,11 @@ pub fn encode_parquet(table: Table, batch: &RecordBatch) -> Result<Bytes> {
     while start < batch.num_rows() {
         let len = ROW_GROUP_ROWS.min(batch.num_rows() - start);
         let rows = batch.slice(start, len);
-        let writers = factory.create_column_writers(group)?;
-        let mut chunks = Vec::with_capacity(writers.len());
-        for (i, (field, mut writer)) in schema.fields().iter().zip(writers).enumerate() {
+        // parquet-rs's writers for the row group, made only if a column
+        // needs one: they allocate for every column.
+        let mut writers: Option<Vec<Option<ArrowColumnWriter>>> = None;
+        let mut chunks = Vec::with_capacity(sorted.len());
+        for (i, field) in schema.fields().iter().enumerate() {
             let column = rows.column(i);
             if let Some(statistics) = sorted[i]
                 && let Some((bytes, close)) =
@@ -213,6 +245,32 @@ pub fn encode_parquet(table: Table, batch: &RecordBatch) -> Result<Bytes> {
                 chunks.push(Chunk::Own(bytes, close));
                 continue;
             }
+            if let Some((values, statistics, level)) = integer[i]
+                && let Some((bytes, close)) = integers::encode(
+                    column.as_ref(),
+                    descrs[i].clone(),
+                    values,
+                    statistics,
+                    level,
+                    page_bytes,
+                )?
+            {
+                chunks.push(Chunk::Own(bytes, close));
+                continue;
+            }
+            let writers = match &mut writers {
+                Some(w) => w,
+                None => writers.insert(
+                    factory
+                        .create_column_writers(group)?
+                        .into_iter()
+                        .map(Some)
+                        .collect(),
+                ),
+            };
+            let Some(mut writer) = writers.get_mut(i).and_then(Option::take) else {
+                return Err(ParquetError::General(format!("no writer for column {i}")).into());
+            };
             // A column given in another Arrow type than the table's (a
             // dictionary array of strings) is written as the table's type.
             let unpacked;
@@ -501,6 +559,156 @@ mod tests {
                 arrow_select::concat::concat_batches(&batch.schema(), &read).expect("concat");
             assert_eq!(read.column(0), batch.column(0));
         }
+    }
+
+    /// Rows whose integer columns vary: times that jump back and forth
+    /// (and, with `extremes`, span the whole 64-bit range, so deltas wrap
+    /// and take 64 bits), a processing time per 1,000 rows, every presence
+    /// change, and a whole page without a local hour or weekday.
+    fn varied_integers(extremes: bool) -> Vec<Decision> {
+        let mut rows = many_pages();
+        let mut x = 7u64;
+        let mut t = 1_767_225_600_000_000i64;
+        for (i, r) in rows.iter_mut().enumerate() {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            t += match x >> 60 {
+                0 => -((x >> 20) as i64 % 86_400_000_000),
+                1 => (x >> 24) as i64,
+                _ => (x >> 40) as i64 % 5_000_000,
+            };
+            r.occurred_at = match (extremes, i % 5_000) {
+                (true, 17) => i64::MIN,
+                (true, 18) => i64::MAX,
+                (true, 19) => -1,
+                _ => t,
+            };
+            r.processed_at = 1_767_225_600_000_000 + (i / 1_000) as i64 * 7_000_000;
+            r.presence_change = [-1, 0, 1][(x >> 33) as usize % 3];
+            if (2 * PAGE_ROWS..3 * PAGE_ROWS).contains(&i) {
+                r.local = None;
+            }
+        }
+        rows
+    }
+
+    /// The integer columns: occurred_at, processed_at, presence_change,
+    /// local_hour, local_weekday.
+    const INTEGERS: [usize; 5] = [1, 2, 11, 13, 14];
+
+    /// The integer columns are written to the pages parquet-rs writes for
+    /// them: page for page, the values byte for byte (the definition levels
+    /// and dictionary indices, in the hybrid encoding, are packed
+    /// differently and compared by reading the file back).
+    #[test]
+    fn integer_pages_are_parquet_rs_pages() {
+        for rows in [
+            varied_integers(false),
+            varied_integers(true),
+            decisions(1, |_| None),
+            decisions(3_000, |_| None),
+        ] {
+            let refs: Vec<&Decision> = rows.iter().collect();
+            let batch = record_batch(&refs).expect("batch");
+            let ours = round_trip(&rows);
+            let theirs = parquet_rs_bytes(&batch);
+            for col in INTEGERS {
+                let (a, b) = (data_pages(&ours, col), data_pages(&theirs, col));
+                assert_eq!(a.len(), b.len(), "pages of column {col}");
+                for (n, (a, b)) in a.iter().zip(&b).enumerate() {
+                    let what = format!("page {n} of column {col}, {} rows", rows.len());
+                    assert_eq!(a.0, b.0, "values of {what}");
+                    let (a, b) = match col {
+                        // Levels first: their length, then the levels.
+                        13 | 14 => {
+                            let skip = |p: &Bytes| {
+                                let n = u32::from_le_bytes(p[..4].try_into().expect("len"));
+                                p.slice(4 + n as usize..)
+                            };
+                            (skip(&a.2), skip(&b.2))
+                        }
+                        // The indices' width only.
+                        11 => (a.2.slice(..1), b.2.slice(..1)),
+                        _ => (a.2.clone(), b.2.clone()),
+                    };
+                    assert!(
+                        a == b,
+                        "{what} differs: {} / {} bytes, first difference at {:?}",
+                        a.len(),
+                        b.len(),
+                        a.iter().zip(b.iter()).position(|(x, y)| x != y)
+                    );
+                }
+                if col == 11 {
+                    assert_eq!(dictionary_page(&ours, col), dictionary_page(&theirs, col));
+                }
+            }
+            let first = data_pages(&ours, 1);
+            assert_eq!(first[0].1, Encoding::DELTA_BINARY_PACKED);
+        }
+    }
+
+    /// The dictionary page of column `col` in the first row group,
+    /// decompressed.
+    fn dictionary_page(bytes: &[u8], col: usize) -> Bytes {
+        let file = SerializedFileReader::new(Bytes::copy_from_slice(bytes)).expect("file");
+        let group = file.get_row_group(0).expect("row group");
+        let mut pages = group.get_column_page_reader(col).expect("pages");
+        match pages.get_next_page().expect("page") {
+            Some(p @ Page::DictionaryPage { .. }) => p.buffer().clone(),
+            other => panic!("no dictionary page first: {other:?}"),
+        }
+    }
+
+    /// The integer columns' statistics are parquet-rs's, and their column
+    /// index holds the bounds, nulls and order parquet-rs gives them.
+    #[test]
+    fn integer_statistics_and_page_bounds_are_parquet_rs_ones() {
+        use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
+        use parquet::file::page_index::column_index::ColumnIndexMetaData as Index;
+
+        let rows = varied_integers(true);
+        let refs: Vec<&Decision> = rows.iter().collect();
+        let batch = record_batch(&refs).expect("batch");
+        let read = |b: Bytes| {
+            ParquetMetaDataReader::new()
+                .with_page_index_policy(PageIndexPolicy::Required)
+                .parse_and_finish(&b)
+                .expect("metadata")
+        };
+        let ours = read(encode_parquet(Table::Decisions, &batch).expect("encode"));
+        let theirs = read(Bytes::from(parquet_rs_bytes(&batch)));
+        let (ci, their_ci) = (
+            ours.column_index().expect("index"),
+            theirs.column_index().expect("index"),
+        );
+        for g in 0..ours.num_row_groups() {
+            for col in INTEGERS {
+                let (a, b) = (
+                    ours.row_group(g).column(col),
+                    theirs.row_group(g).column(col),
+                );
+                assert_eq!(a.statistics(), b.statistics(), "statistics of column {col}");
+                assert_eq!(a.num_values(), b.num_values());
+                let (a, b) = (&ci[g][col], &their_ci[g][col]);
+                if matches!((a, b), (Index::NONE, Index::NONE)) {
+                    continue;
+                }
+                let pages = integers::index_pages(a);
+                assert!(!pages.0.is_empty(), "no column index for column {col}");
+                assert_eq!(
+                    pages,
+                    integers::index_pages(b),
+                    "column {col}, row group {g}"
+                );
+            }
+        }
+        // The whole page without a local hour is a null page.
+        let Index::INT32(hours) = &ci[0][13] else {
+            panic!("no index for the local hour");
+        };
+        assert!(hours.is_null_page(2));
     }
 
     /// The chunk statistics are those parquet-rs writes for the same rows,

@@ -19,10 +19,12 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
+use std::ops::Range;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::UInt32Type;
 use arrow_array::{Array, DictionaryArray, StringArray};
+use arrow_buffer::NullBuffer;
 use bytes::Bytes;
 use parquet::basic::{BoundaryOrder, Compression, Encoding, ZstdLevel};
 use parquet::column::page::{CompressedPage, Page, PageWriter};
@@ -105,7 +107,7 @@ fn compressor(how: Zstd) -> std::io::Result<zstd::bulk::Compressor<'static>> {
     }
 }
 
-fn compress(how: Zstd, data: &[u8]) -> Result<Vec<u8>, ParquetError> {
+pub(crate) fn compress(how: Zstd, data: &[u8]) -> Result<Vec<u8>, ParquetError> {
     COMPRESSORS
         .with(|cell| {
             let mut all = cell.borrow_mut();
@@ -188,8 +190,7 @@ pub fn encode(
     });
     let mut bounds = statistics.then(|| PageBounds::new(&dict.sorted));
     let mut buf = Vec::new();
-    let mut levels = Vec::new();
-    let mut defs = Vec::new();
+    let mut levels = (Vec::new(), Vec::new());
     let mut page_values = Vec::with_capacity(PAGE_ROWS.min(len));
     let mut start = 0;
     while start < len {
@@ -197,12 +198,7 @@ pub fn encode(
         buf.clear();
         page_values.clear();
         if nullable {
-            levels.clear();
-            defs.clear();
-            defs.extend((start..end).map(|i| u32::from(is_valid(i))));
-            rle_hybrid(&mut levels, &defs, 1);
-            buf.extend_from_slice(&(levels.len() as u32).to_le_bytes());
-            buf.extend_from_slice(&levels);
+            write_levels(&mut buf, &mut levels, nulls, start..end);
         }
         if null_count == 0 {
             page_values.extend_from_slice(&dict.index[start..end]);
@@ -678,7 +674,7 @@ const MIN_RUN: usize = 8;
 /// runs of at least 8 equal values as RLE runs, everything else in
 /// bit-packed groups of 8 (the last group padded with zeros; the page's
 /// value count tells a reader where the values end).
-fn rle_hybrid(out: &mut Vec<u8>, values: &[u32], width: u8) {
+pub(crate) fn rle_hybrid(out: &mut Vec<u8>, values: &[u32], width: u8) {
     let mut literal_start = 0;
     let mut i = 0;
     while i < values.len() {
@@ -702,6 +698,24 @@ fn rle_hybrid(out: &mut Vec<u8>, values: &[u32], width: u8) {
     bit_packed(out, &values[literal_start..], width);
 }
 
+/// Appends the definition levels of `rows` (1 for a value, 0 for a null)
+/// as a version-1 data page begins: their length in 4 bytes, then the
+/// hybrid encoding at 1 bit. `scratch` is reused from page to page.
+pub(crate) fn write_levels(
+    buf: &mut Vec<u8>,
+    scratch: &mut (Vec<u8>, Vec<u32>),
+    nulls: Option<&NullBuffer>,
+    rows: Range<usize>,
+) {
+    let (levels, defs) = scratch;
+    levels.clear();
+    defs.clear();
+    defs.extend(rows.map(|i| u32::from(nulls.is_none_or(|n| n.is_valid(i)))));
+    rle_hybrid(levels, defs, 1);
+    buf.extend_from_slice(&(levels.len() as u32).to_le_bytes());
+    buf.extend_from_slice(levels);
+}
+
 /// Appends `values` as bit-packed groups of 8, least significant bit first.
 fn bit_packed(out: &mut Vec<u8>, values: &[u32], width: u8) {
     if values.is_empty() {
@@ -716,7 +730,7 @@ fn bit_packed(out: &mut Vec<u8>, values: &[u32], width: u8) {
 /// bit first, padded with zeros to a multiple of 8 values: Parquet's bit
 /// packing, as the hybrid encoding holds it. Each value must fit its
 /// width. Four bytes are written at a time.
-pub(crate) fn pack_bits(out: &mut Vec<u8>, values: &[u32], width: u8) {
+fn pack_bits(out: &mut Vec<u8>, values: &[u32], width: u8) {
     let width = u32::from(width);
     let groups = values.len().div_ceil(8);
     out.reserve(groups * width as usize);
