@@ -108,25 +108,25 @@ pub fn encode(
     let mut bounds = statistics.then(|| Bounds::new(physical));
     let mut deltas = Deltas::new(physical == Type::INT32);
     let mut scratch = Vec::new();
-    let mut levels = (Vec::new(), Vec::new());
     let mut indices = Vec::new();
     let mut start = 0;
     while start < len {
         let end = (start + PAGE_ROWS).min(len);
         buf.clear();
         if nullable {
-            write_levels(&mut buf, &mut levels, nulls, start..end);
+            write_levels(&mut buf, nulls, start..end);
         }
-        let page: &[i64] = if null_count == 0 {
-            &ints.0[start..end]
-        } else {
-            scratch.clear();
-            scratch.extend(
-                (start..end)
-                    .filter(|&i| nulls.is_none_or(|n| n.is_valid(i)))
-                    .map(|i| ints.0[i]),
-            );
-            &scratch
+        let page: &[i64] = match nulls {
+            Some(n) if null_count > 0 => {
+                scratch.clear();
+                scratch.extend(
+                    n.slice(start, end - start)
+                        .valid_indices()
+                        .map(|i| ints.0[start + i]),
+                );
+                &scratch
+            }
+            _ => &ints.0[start..end],
         };
         let encoding = match (&dictionary, values) {
             (Some(d), _) => {

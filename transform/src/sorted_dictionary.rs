@@ -156,7 +156,6 @@ pub fn encode(
     };
     let len = column.len();
     let null_count = nulls.map_or(0, |n| n.null_count());
-    let is_valid = |i: usize| nulls.is_none_or(|n| n.is_valid(i));
     let nullable = descr.max_def_level() > 0;
     if null_count > 0 && !nullable {
         return Err(ParquetError::General(format!(
@@ -190,7 +189,6 @@ pub fn encode(
     });
     let mut bounds = statistics.then(|| PageBounds::new(&dict.sorted));
     let mut buf = Vec::new();
-    let mut levels = (Vec::new(), Vec::new());
     let mut page_values = Vec::with_capacity(PAGE_ROWS.min(len));
     let mut start = 0;
     while start < len {
@@ -198,12 +196,15 @@ pub fn encode(
         buf.clear();
         page_values.clear();
         if nullable {
-            write_levels(&mut buf, &mut levels, nulls, start..end);
+            write_levels(&mut buf, nulls, start..end);
         }
-        if null_count == 0 {
-            page_values.extend_from_slice(&dict.index[start..end]);
-        } else {
-            page_values.extend((start..end).filter(|&i| is_valid(i)).map(|i| dict.index[i]));
+        match nulls {
+            Some(n) if null_count > 0 => page_values.extend(
+                n.slice(start, end - start)
+                    .valid_indices()
+                    .map(|i| dict.index[start + i]),
+            ),
+            _ => page_values.extend_from_slice(&dict.index[start..end]),
         }
         buf.push(width);
         rle_hybrid(&mut buf, &page_values, width);
@@ -700,20 +701,75 @@ pub(crate) fn rle_hybrid(out: &mut Vec<u8>, values: &[u32], width: u8) {
 
 /// Appends the definition levels of `rows` (1 for a value, 0 for a null)
 /// as a version-1 data page begins: their length in 4 bytes, then the
-/// hybrid encoding at 1 bit. `scratch` is reused from page to page.
-pub(crate) fn write_levels(
-    buf: &mut Vec<u8>,
-    scratch: &mut (Vec<u8>, Vec<u32>),
-    nulls: Option<&NullBuffer>,
-    rows: Range<usize>,
-) {
-    let (levels, defs) = scratch;
-    levels.clear();
-    defs.clear();
-    defs.extend(rows.map(|i| u32::from(nulls.is_none_or(|n| n.is_valid(i)))));
-    rle_hybrid(levels, defs, 1);
-    buf.extend_from_slice(&(levels.len() as u32).to_le_bytes());
-    buf.extend_from_slice(levels);
+/// hybrid encoding at 1 bit, read straight from the validity bitmap. At one
+/// bit a bit-packed group of 8 levels is one byte of the bitmap, so the
+/// levels are the bitmap's bytes, except that 2 or more bytes of all
+/// values (or all nulls) in a row become an RLE run; no level is looked at
+/// on its own.
+pub(crate) fn write_levels(buf: &mut Vec<u8>, nulls: Option<&NullBuffer>, rows: Range<usize>) {
+    let len = rows.len();
+    let at = buf.len();
+    buf.extend_from_slice(&[0; 4]);
+    match nulls {
+        // Every row has its value: one run.
+        None if len > 0 => {
+            uleb128(buf, (len as u64) << 1);
+            buf.push(1);
+        }
+        None => {}
+        Some(n) => {
+            let bits = n.inner().slice(rows.start, len).sliced();
+            level_bytes(buf, &bits.as_slice()[..len.div_ceil(8)], len);
+        }
+    }
+    let written = (buf.len() - at - 4) as u32;
+    buf[at..at + 4].copy_from_slice(&written.to_le_bytes());
+}
+
+/// Fewest whole bytes of one level that [`level_bytes`] writes as a run:
+/// at 2 a run costs what its bytes would (a header and a value byte).
+const MIN_RUN_BYTES: usize = 2;
+
+/// The hybrid encoding at 1 bit of the first `len` bits of `bytes` (least
+/// significant bit first; any bits past `len` are left out).
+fn level_bytes(out: &mut Vec<u8>, bytes: &[u8], len: usize) {
+    let full = len / 8;
+    // Where the bytes not yet written start.
+    let mut literal = 0;
+    let mut i = 0;
+    while i < full {
+        let b = bytes[i];
+        if b != 0 && b != 0xFF {
+            i += 1;
+            continue;
+        }
+        let mut end = i + 1;
+        while end < full && bytes[end] == b {
+            end += 1;
+        }
+        if end - i >= MIN_RUN_BYTES {
+            literal_bytes(out, &bytes[literal..i], None);
+            uleb128(out, ((8 * (end - i)) as u64) << 1);
+            out.push(b & 1);
+            literal = end;
+        }
+        i = end;
+    }
+    let partial = len % 8;
+    let last = (partial > 0).then(|| bytes[full] & ((1u8 << partial) - 1));
+    literal_bytes(out, &bytes[literal..full], last);
+}
+
+/// Writes `bytes` (and `last`, the partial byte after them) as one
+/// bit-packed run of 1-bit groups, if there is anything to write.
+fn literal_bytes(out: &mut Vec<u8>, bytes: &[u8], last: Option<u8>) {
+    let groups = bytes.len() + usize::from(last.is_some());
+    if groups == 0 {
+        return;
+    }
+    uleb128(out, ((groups as u64) << 1) | 1);
+    out.extend_from_slice(bytes);
+    out.extend(last);
 }
 
 /// Appends `values` as bit-packed groups of 8, least significant bit first.
@@ -843,6 +899,50 @@ mod tests {
             rle_hybrid(&mut out, &values, width);
             proptest::prop_assert_eq!(decode(&out, width, values.len()), values);
         }
+    }
+
+    proptest::proptest! {
+        /// Levels read from any stretch of a bitmap, at any bit offset,
+        /// decode to the rows' validity.
+        #[test]
+        fn levels_are_the_validity(
+            runs in proptest::collection::vec((proptest::bool::ANY, 1usize..40), 0..40),
+            skip in 0usize..20,
+            take in 0usize..1_000,
+        ) {
+            let valid: Vec<bool> =
+                runs.iter().flat_map(|&(v, n)| std::iter::repeat_n(v, n)).collect();
+            let nulls = NullBuffer::from(valid.clone());
+            let start = skip.min(valid.len());
+            let end = (start + take).min(valid.len());
+            let mut out = vec![7];
+            write_levels(&mut out, Some(&nulls), start..end);
+            let n = u32::from_le_bytes(out[1..5].try_into().expect("length")) as usize;
+            proptest::prop_assert_eq!(n, out.len() - 5);
+            let want: Vec<u32> = valid[start..end].iter().map(|&v| u32::from(v)).collect();
+            proptest::prop_assert_eq!(decode(&out[5..], 1, end - start), want.clone());
+            // Without a bitmap every row has its value.
+            let mut all = Vec::new();
+            write_levels(&mut all, None, start..end);
+            proptest::prop_assert_eq!(decode(&all[4..], 1, end - start), vec![1; end - start]);
+        }
+    }
+
+    #[test]
+    fn whole_bytes_of_one_level_become_runs() {
+        // Rows 26-28 and 42 null, 69 rows: bytes FF FF FF E3 FF FB FF FF
+        // and 5 bits.
+        let valid: Vec<bool> = (0..72).map(|i| !(26..29).contains(&i) && i != 42).collect();
+        let mut out = Vec::new();
+        write_levels(&mut out, Some(&NullBuffer::from(valid)), 0..69);
+        let levels = [
+            0x30, 1, // 24 values
+            0x07, 0xE3, 0xFF, 0xFB, // 3 bytes as they are: one FF alone is no run
+            0x20, 1, // 16 values
+            0x03, 0x1F, // the last 5 rows
+        ];
+        assert_eq!(out[..4], (levels.len() as u32).to_le_bytes());
+        assert_eq!(out[4..], levels);
     }
 
     #[test]
