@@ -440,14 +440,18 @@ impl Deltas {
         let packed = &mut packed[..self.mini];
         for (m, mini) in self.deltas.chunks(self.mini).enumerate() {
             packed.fill(0);
-            for (p, &d) in packed.iter_mut().zip(mini) {
-                *p = if self.int32 {
-                    u64::from((d as i32).wrapping_sub(min as i32) as u32)
-                } else {
-                    d.wrapping_sub(min) as u64
-                };
+            let deltas = packed.iter_mut().zip(mini);
+            if self.int32 {
+                for (p, &d) in deltas {
+                    *p = u64::from((d as i32).wrapping_sub(min as i32) as u32);
+                }
+            } else {
+                for (p, &d) in deltas {
+                    *p = d.wrapping_sub(min) as u64;
+                }
             }
-            let width = bit_width(packed.iter().copied().max().unwrap_or(0));
+            // As wide as the widest: the highest bit set in any of them.
+            let width = bit_width(packed.iter().fold(0, |all, &p| all | p));
             self.blocks[widths_at + m] = width;
             pack_wide(&mut self.blocks, packed, width);
         }
