@@ -31,7 +31,7 @@ use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
 use crate::sorted_dictionary::{
-    PAGE_ROWS, PageLog, Zstd, bit_width, rle_hybrid, uleb128, write_levels,
+    PAGE_ROWS, PageLog, Zstd, bit_width, gather_valid, rle_hybrid, uleb128, write_levels,
 };
 
 /// How the values of a chunk are encoded.
@@ -119,11 +119,7 @@ pub fn encode(
         let page: &[i64] = match nulls {
             Some(n) if null_count > 0 => {
                 scratch.clear();
-                scratch.extend(
-                    n.slice(start, end - start)
-                        .valid_indices()
-                        .map(|i| ints.0[start + i]),
-                );
+                gather_valid(&mut scratch, &ints.0[start..end], n, start..end);
                 &scratch
             }
             _ => &ints.0[start..end],

@@ -199,11 +199,9 @@ pub fn encode(
             write_levels(&mut buf, nulls, start..end);
         }
         match nulls {
-            Some(n) if null_count > 0 => page_values.extend(
-                n.slice(start, end - start)
-                    .valid_indices()
-                    .map(|i| dict.index[start + i]),
-            ),
+            Some(n) if null_count > 0 => {
+                gather_valid(&mut page_values, &dict.index[start..end], n, start..end)
+            }
             _ => page_values.extend_from_slice(&dict.index[start..end]),
         }
         buf.push(width);
@@ -726,6 +724,30 @@ pub(crate) fn write_levels(buf: &mut Vec<u8>, nulls: Option<&NullBuffer>, rows: 
     buf[at..at + 4].copy_from_slice(&written.to_le_bytes());
 }
 
+/// Appends the values of `rows` whose row is valid in `nulls` (`values`
+/// holds those of `rows` only), 64 rows at a time: all of them at once
+/// when all are valid, else one by one by the set bits.
+pub(crate) fn gather_valid<T: Copy>(
+    out: &mut Vec<T>,
+    values: &[T],
+    nulls: &NullBuffer,
+    rows: Range<usize>,
+) {
+    let bits = nulls.inner().slice(rows.start, rows.len());
+    // The last word is padded with zeros: no bit past the rows is set.
+    for (chunk, word) in values.chunks(64).zip(bits.bit_chunks().iter_padded()) {
+        if word == u64::MAX {
+            out.extend_from_slice(chunk);
+            continue;
+        }
+        let mut w = word;
+        while w != 0 {
+            out.push(chunk[w.trailing_zeros() as usize]);
+            w &= w - 1;
+        }
+    }
+}
+
 /// Fewest whole bytes of one level that [`level_bytes`] writes as a run:
 /// at 2 a run costs what its bytes would (a header and a value byte).
 const MIN_RUN_BYTES: usize = 2;
@@ -925,6 +947,29 @@ mod tests {
             let mut all = Vec::new();
             write_levels(&mut all, None, start..end);
             proptest::prop_assert_eq!(decode(&all[4..], 1, end - start), vec![1; end - start]);
+        }
+    }
+
+    proptest::proptest! {
+        /// The gathered values are those of the valid rows, in order.
+        #[test]
+        fn gathered_values_are_the_valid_rows(
+            runs in proptest::collection::vec((proptest::bool::ANY, 1usize..150), 0..20),
+            skip in 0usize..70,
+            take in 0usize..2_000,
+        ) {
+            let valid: Vec<bool> =
+                runs.iter().flat_map(|&(v, n)| std::iter::repeat_n(v, n)).collect();
+            let nulls = NullBuffer::from(valid.clone());
+            let values: Vec<usize> = (0..valid.len()).collect();
+            let start = skip.min(valid.len());
+            let end = (start + take).min(valid.len());
+            let mut out = vec![usize::MAX];
+            gather_valid(&mut out, &values[start..end], &nulls, start..end);
+            let want: Vec<usize> = std::iter::once(usize::MAX)
+                .chain((start..end).filter(|&i| valid[i]))
+                .collect();
+            proptest::prop_assert_eq!(out, want);
         }
     }
 
