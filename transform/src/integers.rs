@@ -21,17 +21,18 @@ use std::borrow::Cow;
 use arrow_array::Array;
 use arrow_schema::{DataType, TimeUnit};
 use bytes::Bytes;
-use parquet::basic::{BoundaryOrder, Compression, Encoding, Type, ZstdLevel};
+use parquet::basic::{Compression, Encoding, Type, ZstdLevel};
 use parquet::column::page::{CompressedPage, Page, PageWriter};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ColumnChunkMetaData, ColumnIndexBuilder};
+use parquet::file::page_index::column_index::ColumnIndexMetaData;
 use parquet::file::statistics::{Statistics, ValueStatistics};
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
 use crate::sorted_dictionary::{
-    PAGE_ROWS, PageLog, Zstd, bit_width, gather_valid, rle_hybrid, uleb128, write_levels,
+    PAGE_ROWS, PageLog, PageOrder, Zstd, bit_width, gather_valid, rle_hybrid, uleb128, write_levels,
 };
 
 /// How the values of a chunk are encoded.
@@ -268,10 +269,7 @@ struct Bounds {
     index: ColumnIndexBuilder,
     min: Option<i64>,
     max: Option<i64>,
-    /// The (min, max) of the last page that had values.
-    last: Option<(i64, i64)>,
-    ascending: bool,
-    descending: bool,
+    order: PageOrder<i64>,
 }
 
 impl Bounds {
@@ -281,9 +279,7 @@ impl Bounds {
             index: ColumnIndexBuilder::new(physical),
             min: None,
             max: None,
-            last: None,
-            ascending: true,
-            descending: true,
+            order: PageOrder::default(),
         }
     }
 
@@ -301,11 +297,7 @@ impl Bounds {
             self.index.append(true, vec![], vec![], nulls);
             return;
         };
-        if let Some((last_min, last_max)) = self.last {
-            self.ascending &= last_min <= min && last_max <= max;
-            self.descending &= last_min >= min && last_max >= max;
-        }
-        self.last = Some((min, max));
+        self.order.add(min, max);
         self.min = Some(self.min.map_or(min, |m| m.min(min)));
         self.max = Some(self.max.map_or(max, |m| m.max(max)));
         let (lo, hi) = (self.bytes(min), self.bytes(max));
@@ -331,15 +323,8 @@ impl Bounds {
         }
     }
 
-    fn build(
-        mut self,
-    ) -> Result<parquet::file::page_index::column_index::ColumnIndexMetaData, ParquetError> {
-        self.index
-            .set_boundary_order(match (self.ascending, self.descending) {
-                (true, _) => BoundaryOrder::ASCENDING,
-                (false, true) => BoundaryOrder::DESCENDING,
-                (false, false) => BoundaryOrder::UNORDERED,
-            });
+    fn build(mut self) -> Result<ColumnIndexMetaData, ParquetError> {
+        self.index.set_boundary_order(self.order.order());
         self.index.build()
     }
 }
@@ -504,7 +489,7 @@ type IndexPage = (Option<i64>, Option<i64>, Option<i64>, bool);
 #[cfg(test)]
 pub(crate) fn index_pages(
     index: &parquet::file::page_index::column_index::ColumnIndexMetaData,
-) -> (Vec<IndexPage>, Option<BoundaryOrder>) {
+) -> (Vec<IndexPage>, Option<parquet::basic::BoundaryOrder>) {
     use parquet::file::page_index::column_index::ColumnIndexMetaData as Index;
     let pages = match index {
         Index::INT32(i) => (0..i.num_pages() as usize)
@@ -588,6 +573,20 @@ mod tests {
         (ours, theirs)
     }
 
+    /// Asserts that [`encode`] gives `array` the statistics (flags
+    /// included), column index and row count parquet-rs gives it.
+    fn same_bounds(array: ArrayRef, values: Values, what: &str) {
+        let (ours, theirs) = both(array, values, true);
+        assert_eq!(
+            ours.metadata.statistics(),
+            theirs.metadata.statistics(),
+            "{what}"
+        );
+        let index = |c: &ColumnCloseResult| index_pages(c.column_index.as_ref().expect("index"));
+        assert_eq!(index(&ours), index(&theirs), "{what}");
+        assert_eq!(ours.rows_written, theirs.rows_written, "{what}");
+    }
+
     /// Chunks whose pages rise, fall, stay level, or whose bounds move
     /// apart: the same statistics, flags included, and the same column
     /// index as parquet-rs gives them.
@@ -630,16 +629,7 @@ mod tests {
                 (wide, Values::DeltaBinaryPacked),
             ] {
                 let what = format!("{name}, {} {values:?}", array.data_type());
-                let (ours, theirs) = both(array, values, true);
-                assert_eq!(
-                    ours.metadata.statistics(),
-                    theirs.metadata.statistics(),
-                    "{what}"
-                );
-                let index =
-                    |c: &ColumnCloseResult| index_pages(c.column_index.as_ref().expect("index"));
-                assert_eq!(index(&ours), index(&theirs), "{what}");
-                assert_eq!(ours.rows_written, theirs.rows_written);
+                same_bounds(array, values, &what);
             }
         }
     }
@@ -658,16 +648,8 @@ mod tests {
             Int8Array::from(vec![None::<i8>; 100]),
         ] {
             for values in [Values::Plain, Values::Dictionary] {
-                let (ours, theirs) = both(Arc::new(array.clone()), values, true);
                 let what = format!("{} rows, {values:?}", array.len());
-                assert_eq!(
-                    ours.metadata.statistics(),
-                    theirs.metadata.statistics(),
-                    "{what}"
-                );
-                let index =
-                    |c: &ColumnCloseResult| index_pages(c.column_index.as_ref().expect("index"));
-                assert_eq!(index(&ours), index(&theirs), "{what}");
+                same_bounds(Arc::new(array.clone()), values, &what);
             }
         }
     }

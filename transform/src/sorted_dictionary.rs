@@ -304,15 +304,41 @@ impl PageLog {
     }
 }
 
+/// Whether the pages of a chunk, in the order written, have rising or
+/// falling bounds, judged as parquet-rs judges them: by each page that has
+/// values against the one before it. Level pages (or none) rise.
+#[derive(Default)]
+pub(crate) struct PageOrder<T> {
+    /// The (min, max) of the last page that had values.
+    last: Option<(T, T)>,
+    not_ascending: bool,
+    not_descending: bool,
+}
+
+impl<T: PartialOrd + Copy> PageOrder<T> {
+    pub(crate) fn add(&mut self, min: T, max: T) {
+        if let Some((last_min, last_max)) = self.last {
+            self.not_ascending |= last_min > min || last_max > max;
+            self.not_descending |= last_min < min || last_max < max;
+        }
+        self.last = Some((min, max));
+    }
+
+    pub(crate) fn order(&self) -> BoundaryOrder {
+        match (self.not_ascending, self.not_descending) {
+            (false, _) => BoundaryOrder::ASCENDING,
+            (true, false) => BoundaryOrder::DESCENDING,
+            (true, true) => BoundaryOrder::UNORDERED,
+        }
+    }
+}
+
 /// The column index of a chunk being written: each data page's smallest
 /// and largest value, its nulls, and whether the pages are in order.
 struct PageBounds<'a> {
     sorted: &'a [&'a str],
     index: ColumnIndexBuilder,
-    /// The (min, max) positions of the last page that had values.
-    last: Option<(u32, u32)>,
-    ascending: bool,
-    descending: bool,
+    order: PageOrder<u32>,
 }
 
 impl<'a> PageBounds<'a> {
@@ -320,9 +346,7 @@ impl<'a> PageBounds<'a> {
         Self {
             sorted,
             index: ColumnIndexBuilder::new(parquet::basic::Type::BYTE_ARRAY),
-            last: None,
-            ascending: true,
-            descending: true,
+            order: PageOrder::default(),
         }
     }
 
@@ -335,11 +359,7 @@ impl<'a> PageBounds<'a> {
             return;
         };
         // Positions order as the values do, since the dictionary is sorted.
-        if let Some((last_min, last_max)) = self.last {
-            self.ascending &= last_min <= min && last_max <= max;
-            self.descending &= last_min >= min && last_max >= max;
-        }
-        self.last = Some((min, max));
+        self.order.add(min, max);
         let (lo, hi) = (self.sorted[min as usize], self.sorted[max as usize]);
         if lo.len() > STATISTICS_LIMIT || hi.len() > STATISTICS_LIMIT {
             self.index.to_invalid();
@@ -354,12 +374,7 @@ impl<'a> PageBounds<'a> {
         if !self.index.valid() {
             return Ok(None);
         }
-        self.index
-            .set_boundary_order(match (self.ascending, self.descending) {
-                (true, _) => BoundaryOrder::ASCENDING,
-                (false, true) => BoundaryOrder::DESCENDING,
-                (false, false) => BoundaryOrder::UNORDERED,
-            });
+        self.index.set_boundary_order(self.order.order());
         self.index.build().map(Some)
     }
 }
