@@ -32,7 +32,8 @@ use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
 use crate::sorted_dictionary::{
-    PAGE_ROWS, PageLog, PageOrder, Zstd, bit_width, gather_valid, rle_hybrid, uleb128, write_levels,
+    PAGE_ROWS, PageLog, PageOrder, Zstd, bit_width, compress, rle_hybrid, uleb128, valid_values,
+    write_levels,
 };
 
 /// How the values of a chunk are encoded.
@@ -98,7 +99,7 @@ pub fn encode(
             buf.extend_from_slice(&i32::from(v).to_le_bytes());
         }
         let page = Page::DictionaryPage {
-            buf: Bytes::from(crate::sorted_dictionary::compress(compressed, &buf)?),
+            buf: Bytes::from(compress(compressed, &buf)?),
             num_values: d.values.len() as u32,
             encoding: Encoding::PLAIN,
             is_sorted: false,
@@ -117,14 +118,7 @@ pub fn encode(
         if nullable {
             write_levels(&mut buf, nulls, start..end);
         }
-        let page: &[i64] = match nulls {
-            Some(n) if null_count > 0 => {
-                scratch.clear();
-                gather_valid(&mut scratch, &ints.0[start..end], n, start..end);
-                &scratch
-            }
-            _ => &ints.0[start..end],
-        };
+        let page = valid_values(&mut scratch, &ints.0[start..end], nulls, start..end);
         let encoding = match (&dictionary, values) {
             (Some(d), _) => {
                 indices.clear();

@@ -189,25 +189,19 @@ pub fn encode(
     });
     let mut bounds = statistics.then(|| PageBounds::new(&dict.sorted));
     let mut buf = Vec::new();
-    let mut page_values = Vec::with_capacity(PAGE_ROWS.min(len));
+    let mut scratch = Vec::new();
     let mut start = 0;
     while start < len {
         let end = (start + PAGE_ROWS).min(len);
         buf.clear();
-        page_values.clear();
         if nullable {
             write_levels(&mut buf, nulls, start..end);
         }
-        match nulls {
-            Some(n) if null_count > 0 => {
-                gather_valid(&mut page_values, &dict.index[start..end], n, start..end)
-            }
-            _ => page_values.extend_from_slice(&dict.index[start..end]),
-        }
+        let page_values = valid_values(&mut scratch, &dict.index[start..end], nulls, start..end);
         buf.push(width);
-        rle_hybrid(&mut buf, &page_values, width);
+        rle_hybrid(&mut buf, page_values, width);
         if let Some(b) = bounds.as_mut() {
-            b.add_page(&page_values, end - start);
+            b.add_page(page_values, end - start);
         }
 
         log.write_data(
@@ -739,15 +733,29 @@ pub(crate) fn write_levels(buf: &mut Vec<u8>, nulls: Option<&NullBuffer>, rows: 
     buf[at..at + 4].copy_from_slice(&written.to_le_bytes());
 }
 
+/// The values of a page's `rows` that are not null, which a data page holds
+/// after its levels: `values` (those of `rows` only) as they are when the
+/// column has no nulls, else gathered into `scratch`.
+pub(crate) fn valid_values<'v, T: Copy>(
+    scratch: &'v mut Vec<T>,
+    values: &'v [T],
+    nulls: Option<&NullBuffer>,
+    rows: Range<usize>,
+) -> &'v [T] {
+    match nulls {
+        Some(n) if n.null_count() > 0 => {
+            scratch.clear();
+            gather_valid(scratch, values, n, rows);
+            scratch
+        }
+        _ => values,
+    }
+}
+
 /// Appends the values of `rows` whose row is valid in `nulls` (`values`
 /// holds those of `rows` only), 64 rows at a time: all of them at once
 /// when all are valid, else one by one by the set bits.
-pub(crate) fn gather_valid<T: Copy>(
-    out: &mut Vec<T>,
-    values: &[T],
-    nulls: &NullBuffer,
-    rows: Range<usize>,
-) {
+fn gather_valid<T: Copy>(out: &mut Vec<T>, values: &[T], nulls: &NullBuffer, rows: Range<usize>) {
     let bits = nulls.inner().slice(rows.start, rows.len());
     // The last word is padded with zeros: no bit past the rows is set.
     for (chunk, word) in values.chunks(64).zip(bits.bit_chunks().iter_padded()) {
