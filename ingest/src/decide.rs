@@ -1,8 +1,8 @@
 //! The decision rules of SPEC 3, as a pure function of the state and one scan.
 
 use accesslake_model::{
-    CardStatus, Decision, Direction, EmployeeStatus, EntryEvent, Id, LocalTime, Micros, Reason,
-    Schedule, Zone,
+    CardStatus, Decision, Direction, EmployeeStatus, EntryEvent, Id, IdNumbers, LocalTime, Micros,
+    Reason, Schedule, Zone,
 };
 use chrono::{DateTime, Datelike, Timelike};
 
@@ -155,16 +155,23 @@ pub(crate) fn decide_pair(
     ev: EntryEvent,
     processed_at: Micros,
 ) -> (Decision, Option<Pair>) {
-    let card = state.cards.get(ev.card_id.as_str());
+    let number = |n: Option<usize>| n.and_then(|n| u32::try_from(n).ok());
+    let card = state.cards.get_full(ev.card_id.as_str());
+    let door = state.doors.get_full(ev.door_id.as_str());
+    let zone = door.and_then(|(_, _, d)| state.zones.get_full(&d.zone_id));
+    let (card_number, card) = (number(card.map(|c| c.0)), card.map(|c| c.2));
+    let (zone_number, door_zone) = (number(zone.map(|z| z.0)), zone.map(|z| z.2));
     let holder = card.map(|c| c.employee_id.as_str());
-    let door_zone = state
-        .doors
-        .get(ev.door_id.as_str())
-        .and_then(|d| state.zones.get(&d.zone_id));
     let clock = door_zone.map(|z| clocks.read(z, ev.occurred_at));
     let pair = holder
         .zip(door_zone)
         .and_then(|(employee, zone)| state.pair(employee, &zone.zone_id));
+    let numbers = IdNumbers {
+        zone: zone_number.unwrap_or(IdNumbers::NONE),
+        door: number(door.map(|d| d.0)).unwrap_or(IdNumbers::NONE),
+        card: card_number.unwrap_or(IdNumbers::NONE),
+        employee: number(pair.map(Pair::employee_number)).unwrap_or(IdNumbers::NONE),
+    };
 
     let (reason, presence_change) = match clock {
         Some(clock) => rules_at_known_door(state, &ev, clock, card, pair),
@@ -185,6 +192,7 @@ pub(crate) fn decide_pair(
         reason,
         presence_change,
         local: clock.map(|c| c.local),
+        numbers,
     };
     (decision, pair)
 }

@@ -15,6 +15,11 @@ use std::collections::{HashMap, HashSet};
 pub type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// See [`Map`].
 pub type Set<T> = HashSet<T, foldhash::fast::RandomState>;
+/// A [`Map`] that also numbers its entries: each keeps its place (its
+/// number) for as long as the map holds it. The state's zones, doors and
+/// cards, which are never removed: a decision carries their numbers to the
+/// file writer ([`accesslake_model::IdNumbers`]).
+pub type NumberedMap<K, V> = indexmap::IndexMap<K, V, foldhash::fast::RandomState>;
 
 use accesslake_model::{CardStatus, Door, Employee, Micros, Schedule, Zone};
 
@@ -100,6 +105,13 @@ struct Sym(usize);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Pair(Sym, Sym);
 
+impl Pair {
+    /// The employee's number among the interned ids.
+    pub(crate) fn employee_number(self) -> usize {
+        self.0.0
+    }
+}
+
 /// The employee and zone ids that grants and presence have named. Ids are
 /// never forgotten: their number is bounded by the people and zones a site
 /// has ever had, not by events.
@@ -137,10 +149,10 @@ impl Symbols {
 /// [`State::grants`] and [`State::is_inside`].
 #[derive(Debug, Default, Clone)]
 pub struct State {
-    pub zones: Map<String, Zone>,
-    pub doors: Map<String, Door>,
+    pub zones: NumberedMap<String, Zone>,
+    pub doors: NumberedMap<String, Door>,
     pub employees: Map<String, Employee>,
-    pub cards: Map<String, Card>,
+    pub cards: NumberedMap<String, Card>,
     /// Last applied `occurred_at` per admin entity (zone, door, employee, card, grant).
     pub versions: Map<EntityRef, Micros>,
     syms: Symbols,

@@ -2,7 +2,7 @@
 
 mod world;
 
-use accesslake_model::{Outcome, Reason};
+use accesslake_model::{IdNumbers, Outcome, Reason};
 use world::{World, standard, t};
 
 fn reason(w: &mut World, at: &str, door: &str, card: &str, dir: &str) -> Reason {
@@ -289,4 +289,35 @@ fn unknown_door_has_no_zone_and_no_local_time() {
     assert_eq!((d.site_id, d.zone_id, d.local), (None, None, None));
     assert_eq!(d.employee_id.as_deref(), Some("e1"));
     assert_eq!(d.occurred_at, t("2026-03-02T10:00:00Z"));
+}
+
+#[test]
+fn a_decision_carries_the_states_numbers_for_its_ids() {
+    let mut w = standard();
+    w.zone("z2", "Europe/London")
+        .door("d2", "z2")
+        .employee("e2", "active")
+        .card("c2", "e2", None, None)
+        .grant("e2", "z2", r#""always""#)
+        .grant("e1", "z2", r#""always""#);
+    let at = "2026-03-02T10:00:00Z";
+    let a = w.scan(at, "d", "c1", "in").numbers;
+    let b = w.scan(at, "d2", "c2", "in").numbers;
+    let c = w.scan(at, "d2", "c1", "in").numbers;
+    let numbered = |n: u32| n != IdNumbers::NONE;
+    for n in [a, b, c] {
+        assert!(numbered(n.zone) && numbered(n.door) && numbered(n.card) && numbered(n.employee));
+    }
+    // The same id, the same number; another id, another number.
+    assert_eq!(
+        (c.zone, c.door, c.card, c.employee),
+        (b.zone, b.door, a.card, a.employee)
+    );
+    assert!(a.zone != b.zone && a.door != b.door && a.card != b.card && a.employee != b.employee);
+    // Ids the state does not keep have none.
+    let unknown = w.scan(at, "nope", "c-unknown", "in").numbers;
+    assert_eq!(
+        [unknown.zone, unknown.door, unknown.card, unknown.employee],
+        [IdNumbers::NONE; 4]
+    );
 }

@@ -34,7 +34,51 @@ pub struct Decision {
     pub reason: Reason,
     pub presence_change: i8,
     pub local: Option<LocalTime>,
+    /// The numbers the live state knows the row's ids by. Not part of the
+    /// row: see [`IdNumbers`].
+    pub numbers: IdNumbers,
 }
+
+/// The numbers under which the live state keeps a decision's zone, door,
+/// card and person ([`IdNumbers::NONE`] where it keeps none). A file writer
+/// that meets a number again finds the id's dictionary entry by it instead
+/// of hashing the id; it checks that the entry holds the row's id, so a
+/// number is only ever a hint, and a wrong one costs time, never a row.
+/// Any two are equal: the numbers belong to one process's state, not to
+/// the row.
+#[derive(Debug, Clone, Copy)]
+pub struct IdNumbers {
+    pub zone: u32,
+    pub door: u32,
+    pub card: u32,
+    pub employee: u32,
+}
+
+impl IdNumbers {
+    /// Where the state has no number for an id.
+    pub const NONE: u32 = u32::MAX;
+    /// No numbers at all: a decision read back or made outside the state.
+    pub const UNKNOWN: IdNumbers = IdNumbers {
+        zone: Self::NONE,
+        door: Self::NONE,
+        card: Self::NONE,
+        employee: Self::NONE,
+    };
+}
+
+impl Default for IdNumbers {
+    fn default() -> Self {
+        Self::UNKNOWN
+    }
+}
+
+impl PartialEq for IdNumbers {
+    fn eq(&self, _: &IdNumbers) -> bool {
+        true
+    }
+}
+
+impl Eq for IdNumbers {}
 
 /// One recorded admin event, applied or not: an `admin_events` row.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -716,6 +716,7 @@ fn decisions(n: i64) -> Vec<accesslake_model::Decision> {
             reason: accesslake_model::Reason::UnknownCard,
             presence_change: 0,
             local: None,
+            numbers: accesslake_model::IdNumbers::UNKNOWN,
         })
         .collect()
 }

@@ -380,6 +380,7 @@ mod tests {
                 reason: Reason::Ok,
                 presence_change: 1,
                 local: None,
+                numbers: accesslake_model::IdNumbers::UNKNOWN,
             })
             .collect()
     }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use accesslake_model::{AdminRecord, Decision, Micros, Rejected, Table, utc_date};
+use accesslake_model::{AdminRecord, Decision, IdNumbers, Micros, Rejected, Table, utc_date};
 use arrow_array::builder::{BooleanBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int8Type, UInt32Type};
@@ -124,17 +124,30 @@ impl<T: ArrowNativeType> Values<T> {
 }
 
 /// A string column of `rows` as a dictionary array: each distinct string
-/// once, each row its key ([`Numbering`]).
-fn keyed<'a, R>(rows: &[&'a R], value: impl Fn(&'a R) -> Option<&'a str>) -> ArrayRef {
+/// once, each row its key ([`Numbering`]). `number` gives the number a
+/// row's string is known by (`IdNumbers::NONE` for none), which finds a
+/// string met before without hashing it.
+fn keyed<'a, R>(
+    rows: &[&'a R],
+    value: impl Fn(&'a R) -> Option<&'a str>,
+    number: impl Fn(&'a R) -> u32,
+) -> ArrayRef {
     let mut keys = Values::with_capacity(rows.len());
-    let mut numbering = Numbering::default();
+    let mut numbering = Numbering::with_numbers(numbers_kept(rows.len()));
     for r in rows {
         match value(r) {
-            Some(v) => keys.push(numbering.id(v)),
+            Some(v) => keys.push(numbering.id_numbered(v, number(r))),
             None => keys.push_null(),
         }
     }
     dictionary(keys, &numbering.seen)
+}
+
+/// The numbers a file of `rows` remembers per column ([`Numbering::with_numbers`]):
+/// enough for the state of a large site, and in proportion to the file, so
+/// a small file's table stays small whatever the numbers.
+fn numbers_kept(rows: usize) -> usize {
+    rows.saturating_mul(16).max(1 << 16)
 }
 
 /// A column of a fieldless enum as a dictionary array: `code` gives a row's
@@ -209,10 +222,14 @@ impl LakeRow for Decision {
             rows.sort_by(|a, b| a.sort_cmp(b));
             return;
         }
-        let mut zones = Numbering::default();
+        let mut zones = Numbering::with_numbers(numbers_kept(rows.len()));
         let first_seen: Vec<u32> = rows
             .iter()
-            .map(|r| r.zone_id.as_deref().map_or(u32::MAX, |z| zones.id(z)))
+            .map(|r| {
+                r.zone_id
+                    .as_deref()
+                    .map_or(u32::MAX, |z| zones.id_numbered(z, r.numbers.zone))
+            })
             .collect();
         // Ranks in zone order; rows without a zone go last.
         let mut names: Vec<(&str, u32)> = zones.seen.iter().copied().zip(0..).collect();
@@ -282,9 +299,9 @@ impl LakeRow for Decision {
 /// dictionary arrays when `keyed`.
 fn decision_columns(rows: &[&Decision], keyed_strings: bool) -> Vec<ArrayRef> {
     let n = rows.len();
-    let text = |value: fn(&Decision) -> Option<&str>| {
+    let text = |value: fn(&Decision) -> Option<&str>, number: fn(&Decision) -> u32| {
         if keyed_strings {
-            keyed(rows, value)
+            keyed(rows, value, number)
         } else {
             strings(rows, value)
         }
@@ -300,11 +317,12 @@ fn decision_columns(rows: &[&Decision], keyed_strings: bool) -> Vec<ArrayRef> {
         strings(rows, |r| Some(r.event_id.as_str())),
         times(n, rows.iter().map(|r| r.occurred_at)),
         times(n, rows.iter().map(|r| r.processed_at)),
-        text(|r| r.site_id.as_deref()),
-        text(|r| r.zone_id.as_deref()),
-        text(|r| Some(r.door_id.as_str())),
-        text(|r| Some(r.card_id.as_str())),
-        text(|r| r.employee_id.as_deref()),
+        // A file's sites come in runs, which need no number.
+        text(|r| r.site_id.as_deref(), |_| IdNumbers::NONE),
+        text(|r| r.zone_id.as_deref(), |r| r.numbers.zone),
+        text(|r| Some(r.door_id.as_str()), |r| r.numbers.door),
+        text(|r| Some(r.card_id.as_str()), |r| r.numbers.card),
+        text(|r| r.employee_id.as_deref(), |r| r.numbers.employee),
         code(|r| (r.direction as usize, r.direction.as_str())),
         code(|r| (r.outcome as usize, r.outcome.as_str())),
         code(|r| (r.reason as usize, r.reason.as_str())),
@@ -434,25 +452,63 @@ mod tests {
             reason: Reason::Ok,
             presence_change: 0,
             local: None,
+            numbers: accesslake_model::IdNumbers::UNKNOWN,
         }
+    }
+
+    /// Numbers as the state might give them, and as it never would: one
+    /// number for several strings, several for one string, none, and
+    /// numbers past what a file remembers.
+    fn numbers() -> impl Strategy<Value = u32> {
+        prop_oneof![
+            0u32..4,
+            Just(IdNumbers::NONE),
+            Just(u32::MAX - 1),
+            Just(1 << 20)
+        ]
+    }
+
+    /// Ids of every length the numbering treats apart (under 8 bytes, 8 to
+    /// 16, 17 to 24, longer), some equal in length and differing in one
+    /// byte only, at the start, in the middle or at the end.
+    fn ids() -> impl Strategy<Value = &'static str> {
+        proptest::sample::select(vec![
+            "a",
+            "b",
+            "card-0001",
+            "card-0002",
+            "xard-0001",
+            "abcdefghijkl",
+            "abcdeXghijkl",
+            "0123456789abcdef",
+            "01234567x9abcdef",
+            "door-north-0001-east",
+            "a-rather-long-person-id-0001",
+            "a-rather-long-person-id-0002",
+            "caf\u{e9}-01",
+        ])
     }
 
     proptest! {
         /// The ranked sort of decisions is the order `sort_cmp` defines,
-        /// equal rows kept in the order given.
+        /// equal rows kept in the order given, whatever the zones' numbers.
         #[test]
         fn ranked_sort_is_the_row_order(rows in proptest::collection::vec(
             (
                 proptest::option::of(proptest::sample::select(vec!["a", "b", "ab", "B", "b\u{e9}", ""])),
                 prop_oneof![0i64..4, Just(i64::MIN), Just(i64::MAX), Just(-1)],
                 proptest::sample::select(vec!["x", "y", "xy"]),
+                numbers(),
             ),
             0..60,
         )) {
             let rows: Vec<Decision> = rows
                 .iter()
                 .enumerate()
-                .map(|(n, (zone, t, id))| decision(*zone, *t, id, n))
+                .map(|(n, (zone, t, id, number))| Decision {
+                    numbers: IdNumbers { zone: *number, ..IdNumbers::UNKNOWN },
+                    ..decision(*zone, *t, id, n)
+                })
                 .collect();
             let mut want: Vec<&Decision> = rows.iter().collect();
             want.sort_by(|a, b| a.sort_cmp(b));
@@ -460,6 +516,36 @@ mod tests {
             Decision::sort_rows(&mut got);
             let cards = |v: &[&Decision]| v.iter().map(|d| d.card_id.clone()).collect::<Vec<_>>();
             prop_assert_eq!(cards(&got), cards(&want));
+        }
+
+        /// The columns a file is written from hold each row's ids as the
+        /// plain columns do, whatever numbers the rows carry.
+        #[test]
+        fn keyed_columns_are_the_rows_ids_whatever_the_numbers(rows in proptest::collection::vec(
+            (
+                (proptest::option::of(ids()), ids(), ids(), proptest::option::of(ids())),
+                (numbers(), numbers(), numbers(), numbers()),
+            ),
+            0..80,
+        )) {
+            let rows: Vec<Decision> = rows
+                .iter()
+                .enumerate()
+                .map(|(n, ((zone, door, card, employee), (z, d, c, e)))| Decision {
+                    site_id: zone.map(|z| z[..1].into()),
+                    door_id: (*door).into(),
+                    card_id: (*card).into(),
+                    employee_id: employee.map(Into::into),
+                    numbers: IdNumbers { zone: *z, door: *d, card: *c, employee: *e },
+                    ..decision(*zone, n as i64, "x", n)
+                })
+                .collect();
+            let rows: Vec<&Decision> = rows.iter().collect();
+            let plain = Decision::to_columns(&rows);
+            for (i, (keyed, plain)) in Decision::lake_columns(&rows).iter().zip(&plain).enumerate() {
+                let keyed = unpacked(keyed).unwrap_or_else(|| keyed.clone());
+                prop_assert_eq!(keyed.as_ref(), plain.as_ref(), "column {}", i);
+            }
         }
     }
 }

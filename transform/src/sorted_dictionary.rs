@@ -423,6 +423,27 @@ fn pack(b: &[u8]) -> Option<Packed> {
     Some([a, b2, c, n as u64])
 }
 
+/// Whether two strings are equal, compared in two overlapping words when
+/// they are 8 to 16 bytes long (the ids of cards, doors and people), not
+/// through `memcmp`.
+#[inline(always)]
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if !(8..=16).contains(&n) {
+        return a == b;
+    }
+    let word = |s: &[u8], at: usize| {
+        let mut w = [0; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8)
+}
+
 /// Where a packed string starts looking for its slot: foldhash's folded
 /// multiply over the four words and the table's seeds.
 fn slot_hash(p: &Packed, seeds: &[u64; 3]) -> u64 {
@@ -455,9 +476,49 @@ pub(crate) struct Numbering<'a> {
     seeds: [u64; 3],
     long: HashMap<&'a str, u32, foldhash::fast::RandomState>,
     previous: Option<(Packed, u32)>,
+    /// Per number of [`Numbering::id_numbered`], 1 + the id of its string,
+    /// or 0 when not met yet; no longer than [`Numbering::numbers`].
+    by_number: Vec<u32>,
+    /// Numbers below this are remembered; larger ones are numbered as if
+    /// they had none.
+    numbers: usize,
 }
 
 impl<'a> Numbering<'a> {
+    /// A numbering that remembers the numbers below `numbers` given to
+    /// [`Numbering::id_numbered`] (a table of 4 bytes each, up to the
+    /// largest met).
+    pub(crate) fn with_numbers(numbers: usize) -> Self {
+        Numbering {
+            numbers,
+            ..Numbering::default()
+        }
+    }
+
+    /// [`Numbering::id`] of a string its caller knows by a number as well
+    /// (`u32::MAX` for none). A number met before names the string's id,
+    /// which is taken once the string is compared equal to it; anything
+    /// else, a number that names another string included, is numbered by
+    /// the string.
+    #[inline]
+    pub(crate) fn id_numbered(&mut self, v: &'a str, number: u32) -> u32 {
+        let n = number as usize;
+        if let Some(&k) = self.by_number.get(n)
+            && let Some(id) = k.checked_sub(1)
+            && self.seen.get(id as usize).is_some_and(|s| same(s, v))
+        {
+            return id;
+        }
+        let id = self.id(v);
+        if n < self.numbers {
+            if self.by_number.len() <= n {
+                self.by_number.resize(n + 1, 0);
+            }
+            self.by_number[n] = id + 1;
+        }
+        id
+    }
+
     /// The number of `v`, given it if it is new. Only a run's first row
     /// goes past the comparison with the row before.
     #[inline]

@@ -3,7 +3,7 @@
 //! same `processed_at`) instead of being decided again.
 
 use accesslake_model::{
-    AdminRecord, AdminType, Decision, Direction, Id, LocalTime, Micros, Reason,
+    AdminRecord, AdminType, Decision, Direction, Id, IdNumbers, LocalTime, Micros, Reason,
 };
 use serde::{Deserialize, Serialize};
 
@@ -182,6 +182,7 @@ pub fn decode_decision(event_id: &str, text: &str) -> Result<Stored<Decision>> {
         reason,
         presence_change: v.presence_change,
         local,
+        numbers: IdNumbers::UNKNOWN,
     };
     Ok(Stored {
         row,
@@ -320,6 +321,7 @@ mod tests {
                                 hour,
                                 weekday,
                             }),
+                            numbers: IdNumbers::UNKNOWN,
                         },
                         source_ref,
                     }
@@ -404,6 +406,7 @@ mod tests {
                 hour: 8,
                 weekday: 1,
             }),
+            numbers: IdNumbers::UNKNOWN,
         };
         let d = Stored {
             row: d,
