@@ -156,11 +156,11 @@ pub(crate) fn decide_pair(
     processed_at: Micros,
 ) -> (Decision, Option<Pair>) {
     let number = |n: Option<usize>| n.and_then(|n| u32::try_from(n).ok());
-    let card = state.cards.get_full(ev.card_id.as_str());
-    let door = state.doors.get_full(ev.door_id.as_str());
-    let zone = door.and_then(|(_, _, d)| state.zones.get_full(&d.zone_id));
-    let (card_number, card) = (number(card.map(|c| c.0)), card.map(|c| c.2));
-    let (zone_number, door_zone) = (number(zone.map(|z| z.0)), zone.map(|z| z.2));
+    let card = state.cards.get_numbered(ev.card_id.as_str());
+    let door = state.doors.get_numbered(ev.door_id.as_str());
+    let zone = door.and_then(|(_, d)| state.zones.get_numbered(&d.zone_id));
+    let (card_number, card) = (number(card.map(|c| c.0)), card.map(|c| c.1));
+    let (zone_number, door_zone) = (number(zone.map(|z| z.0)), zone.map(|z| z.1));
     let holder = card.map(|c| c.employee_id.as_str());
     let clock = door_zone.map(|z| clocks.read(z, ev.occurred_at));
     let pair = holder

@@ -15,11 +15,93 @@ use std::collections::{HashMap, HashSet};
 pub type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// See [`Map`].
 pub type Set<T> = HashSet<T, foldhash::fast::RandomState>;
-/// A [`Map`] that also numbers its entries: each keeps its place (its
-/// number) for as long as the map holds it. The state's zones, doors and
-/// cards, which are never removed: a decision carries their numbers to the
-/// file writer ([`accesslake_model::IdNumbers`]).
-pub type NumberedMap<K, V> = indexmap::IndexMap<K, V, foldhash::fast::RandomState>;
+
+/// A map from ids that also numbers its entries in the order they came,
+/// a number an entry keeps: entries are replaced, never removed. The
+/// state's zones, doors and cards, whose numbers a decision carries to
+/// the file writer ([`accesslake_model::IdNumbers`]).
+#[derive(Debug, Clone)]
+pub struct NumberedMap<V> {
+    numbers: Map<String, usize>,
+    entries: Vec<V>,
+}
+
+impl<V> Default for NumberedMap<V> {
+    fn default() -> Self {
+        NumberedMap {
+            numbers: Map::default(),
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<V> NumberedMap<V> {
+    /// The entry of `id` and its number.
+    #[inline]
+    pub fn get_numbered(&self, id: &str) -> Option<(usize, &V)> {
+        let n = *self.numbers.get(id)?;
+        Some((n, self.entries.get(n)?))
+    }
+
+    #[inline]
+    pub fn get(&self, id: &str) -> Option<&V> {
+        self.get_numbered(id).map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, id: &str) -> bool {
+        self.numbers.contains_key(id)
+    }
+
+    /// Sets the entry of `id`, which keeps its number if it had one; the
+    /// entry it replaced.
+    pub fn insert(&mut self, id: String, v: V) -> Option<V> {
+        match self.numbers.get(id.as_str()) {
+            Some(&n) => Some(std::mem::replace(&mut self.entries[n], v)),
+            None => {
+                self.numbers.insert(id, self.entries.len());
+                self.entries.push(v);
+                None
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entries in number order.
+    pub fn values(&self) -> std::slice::Iter<'_, V> {
+        self.entries.iter()
+    }
+}
+
+/// Equal when they hold the same entries under the same ids, whatever
+/// their numbers.
+impl<V: PartialEq> PartialEq for NumberedMap<V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self
+                .numbers
+                .iter()
+                .all(|(id, &n)| other.get(id) == self.entries.get(n))
+    }
+}
+
+impl<V> std::ops::Index<&str> for NumberedMap<V> {
+    type Output = V;
+
+    /// The entry of `id`; panics when there is none, as a map's index does.
+    fn index(&self, id: &str) -> &V {
+        match self.get(id) {
+            Some(v) => v,
+            None => panic!("no entry for {id:?}"),
+        }
+    }
+}
 
 use accesslake_model::{CardStatus, Door, Employee, Micros, Schedule, Zone};
 
@@ -149,10 +231,10 @@ impl Symbols {
 /// [`State::grants`] and [`State::is_inside`].
 #[derive(Debug, Default, Clone)]
 pub struct State {
-    pub zones: NumberedMap<String, Zone>,
-    pub doors: NumberedMap<String, Door>,
+    pub zones: NumberedMap<Zone>,
+    pub doors: NumberedMap<Door>,
     pub employees: Map<String, Employee>,
-    pub cards: NumberedMap<String, Card>,
+    pub cards: NumberedMap<Card>,
     /// Last applied `occurred_at` per admin entity (zone, door, employee, card, grant).
     pub versions: Map<EntityRef, Micros>,
     syms: Symbols,
@@ -336,6 +418,33 @@ impl State {
 mod tests {
     use super::*;
     use accesslake_model::Schedule;
+
+    #[test]
+    fn a_numbered_map_keeps_each_ids_number_and_compares_as_a_map() {
+        let mut m = NumberedMap::default();
+        assert!(m.is_empty());
+        assert_eq!(m.insert("b".into(), 1), None);
+        assert_eq!(m.insert("a".into(), 2), None);
+        assert_eq!(m.insert("b".into(), 3), Some(1), "replaced, not added");
+        assert_eq!(m.get_numbered("b"), Some((0, &3)));
+        assert_eq!(m.get_numbered("a"), Some((1, &2)));
+        assert_eq!(m.get_numbered("c"), None);
+        assert!(m.contains_key("a") && !m.contains_key("c"));
+        assert_eq!((m.len(), m["a"]), (2, 2));
+        assert_eq!(m.values().copied().collect::<Vec<_>>(), [3, 2]);
+
+        // The same entries numbered the other way round are the same map.
+        let mut other = NumberedMap::default();
+        other.insert("a".into(), 2);
+        other.insert("b".into(), 3);
+        assert_eq!(m, other);
+        other.insert("b".into(), 4);
+        assert_ne!(m, other);
+        other.insert("b".into(), 3);
+        other.insert("c".into(), 3);
+        assert_ne!(m, other);
+        assert_ne!(other, m);
+    }
 
     fn grant(employee_id: &str, zone_id: &str) -> Grant {
         Grant {
