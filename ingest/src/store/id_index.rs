@@ -17,9 +17,6 @@
 //! filters live in redb tables, committed in the same transaction as the rest
 //! of the state, so a crash never leaves an id recorded without its chunk.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
 use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 
 use crate::{Error, Result};
@@ -249,20 +246,34 @@ impl IdIndex {
                     run: r.id,
                 })));
             }
-            let mut heads = BinaryHeap::new();
+            // Each live source's next key and the source. A merge reads a
+            // few sources (FAN_IN - 1 per tier it fills, and the new run),
+            // so the smallest head is found by looking at each: cheaper
+            // than a heap's sifting at these counts.
+            let mut heads: Vec<(u128, usize)> = Vec::with_capacity(sources.len());
             for (s, src) in sources.iter_mut().enumerate() {
                 if let Some(k) = src.next_key()? {
-                    heads.push(Reverse((k, s)));
+                    heads.push((k, s));
                 }
             }
             let mut last = None;
-            while let Some(Reverse((k, s))) = heads.pop() {
+            while !heads.is_empty() {
+                let mut at = 0;
+                for (i, h) in heads.iter().enumerate().skip(1) {
+                    if h.0 < heads[at].0 {
+                        at = i;
+                    }
+                }
+                let (k, s) = heads[at];
                 if last != Some(k) {
                     out.push(k)?;
                     last = Some(k);
                 }
-                if let Some(next) = sources[s].next_key()? {
-                    heads.push(Reverse((next, s)));
+                match sources[s].next_key()? {
+                    Some(next) => heads[at].0 = next,
+                    None => {
+                        heads.swap_remove(at);
+                    }
                 }
             }
         }
