@@ -23,8 +23,12 @@ use crate::{Error, Result};
 
 /// Runs of one tier that are merged into one run of the next.
 pub(super) const FAN_IN: usize = 4;
-/// Keys per stored block: 3,968 bytes, so a block and its key fill one 4 KiB page.
-const BLOCK_KEYS: usize = 248;
+/// Keys per stored block: 16,256 bytes, so that a block, its key and the
+/// leaf's header fill one 16 KiB page. Each block is one B-tree insert,
+/// whose cost (about 35,000 instructions) the block's keys share. Runs
+/// of blocks of another size (stores written with 248 keys a block) are
+/// read and merged the same: a block's length says how many keys it holds.
+const BLOCK_KEYS: usize = 1016;
 const FILTER_BITS_PER_KEY: u64 = 12;
 /// Bits set per key, each chosen by 9 bits of the key's low half.
 const FILTER_PROBES: u32 = 7;
@@ -37,7 +41,7 @@ const HEADER_VERSION: u8 = 1;
 pub(super) struct IdTables {
     /// run id → header (version, tier, key count, filter blocks)
     runs: TableDefinition<'static, u64, &'static [u8]>,
-    /// (run id, first key of the block) → up to [`BLOCK_KEYS`] sorted keys
+    /// (run id, first key of the block) → sorted keys, [`BLOCK_KEYS`] at most
     blocks: TableDefinition<'static, (u64, u128), &'static [u8]>,
     /// (run id, part number) → up to [`PART_BLOCKS`] filter blocks
     filters: TableDefinition<'static, (u64, u32), &'static [u8]>,
@@ -85,6 +89,8 @@ pub(super) struct IdIndex {
     /// Oldest first.
     runs: Vec<Run>,
     next_run: u64,
+    /// Keys per block of the runs this index writes ([`BLOCK_KEYS`]).
+    block_keys: usize,
 }
 
 struct Run {
@@ -135,6 +141,7 @@ impl IdIndex {
             tables,
             runs,
             next_run,
+            block_keys: BLOCK_KEYS,
         })
     }
 
@@ -230,6 +237,7 @@ impl IdIndex {
             self.next_run,
             tier,
             keys.len() as u64 + merging.iter().map(|r| r.len).sum::<u64>(),
+            self.block_keys,
         )?;
         if merging.is_empty() {
             for &k in keys {
@@ -461,6 +469,8 @@ struct RunWriter<'t> {
     len: u64,
     first: u128,
     block: Vec<u8>,
+    /// A full block's length in bytes.
+    block_bytes: usize,
     filter: Filter,
 }
 
@@ -471,6 +481,7 @@ impl<'t> RunWriter<'t> {
         id: u64,
         tier: u8,
         expected: u64,
+        block_keys: usize,
     ) -> Result<Self> {
         Ok(RunWriter {
             blocks: txn.open_table(tables.blocks)?,
@@ -480,7 +491,8 @@ impl<'t> RunWriter<'t> {
             tier,
             len: 0,
             first: 0,
-            block: Vec::with_capacity(BLOCK_KEYS * 16),
+            block: Vec::with_capacity(block_keys * 16),
+            block_bytes: block_keys * 16,
             filter: Filter::with_blocks(Filter::blocks_for(expected)),
         })
     }
@@ -493,7 +505,7 @@ impl<'t> RunWriter<'t> {
         self.block.extend_from_slice(&key.to_le_bytes());
         self.filter.insert(key);
         self.len += 1;
-        if self.block.len() == BLOCK_KEYS * 16 {
+        if self.block.len() >= self.block_bytes {
             self.flush()?;
         }
         Ok(())
@@ -644,7 +656,7 @@ mod tests {
         let mut all = Vec::new();
         // Sizes from one key to several blocks and filter parts; 40 commits
         // fill tier 0 ten times, tier 1 twice.
-        for (n, size) in [1usize, 3, 248, 249, 700, 5_000, 0, 2]
+        for (n, size) in [1usize, 3, BLOCK_KEYS, BLOCK_KEYS + 1, 700, 5_000, 0, 2]
             .iter()
             .cycle()
             .take(40)
@@ -700,6 +712,48 @@ mod tests {
             stored += row.unwrap().1.value().len() / 16;
         }
         assert_eq!(stored, all.len());
+    }
+
+    /// The largest block of each run, in keys.
+    fn largest_blocks(db: &Database) -> Vec<(u64, usize)> {
+        let txn = db.begin_read().unwrap();
+        let mut largest = std::collections::BTreeMap::new();
+        for row in T.open_blocks(&txn).unwrap().iter().unwrap() {
+            let (key, block) = row.unwrap();
+            let n = largest.entry(key.value().0).or_insert(0);
+            *n = (*n).max(block.value().len() / 16);
+        }
+        largest.into_iter().collect()
+    }
+
+    #[test]
+    fn runs_of_smaller_blocks_are_read_and_merged() {
+        let db = db();
+        let mut index = load(&db);
+        let mut keygen = Keys(13);
+        let mut all = Vec::new();
+        // Runs of 248-key blocks, as stores of 4 KiB blocks hold them.
+        index.block_keys = 248;
+        for _ in 0..FAN_IN - 1 {
+            let keys = keygen.sorted(2_000);
+            commit(&db, &mut index, &keys);
+            all.extend_from_slice(&keys);
+        }
+        assert!(largest_blocks(&db).iter().all(|&(_, n)| n == 248));
+        let mut index = load(&db);
+        assert_eq!(index.block_keys, BLOCK_KEYS);
+        assert!(known(&db, &index, &all).iter().all(|k| *k));
+        // This commit fills tier 0: the old runs merge into one of this
+        // version's blocks.
+        let keys = keygen.sorted(2_000);
+        commit(&db, &mut index, &keys);
+        all.extend_from_slice(&keys);
+        assert_eq!(largest_blocks(&db), [(index.runs[0].id, BLOCK_KEYS)]);
+        let reopened = load(&db);
+        assert!(known(&db, &reopened, &all).iter().all(|k| *k));
+        let fresh: Vec<u128> = (0..2_000).map(|_| keygen.next()).collect();
+        assert!(known(&db, &reopened, &fresh).iter().all(|k| !*k));
+        assert_eq!(reopened.len(), all.len() as u64);
     }
 
     #[test]
