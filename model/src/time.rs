@@ -6,6 +6,8 @@
 //! are accepted and truncated to microseconds. Leap seconds (`:60`) are rejected: no
 //! reader clock emits them and they have no UTC-microsecond representation.
 
+use std::cell::Cell;
+
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// Microseconds since 1970-01-01T00:00:00Z.
@@ -105,34 +107,55 @@ pub fn parse_rfc3339(s: &str) -> Result<Micros, TimestampError> {
     Ok(t)
 }
 
+thread_local! {
+    /// The date (the first ten bytes) of the last timestamp this thread
+    /// read whole, and its day number. Scans come in time order, and nearly
+    /// every one falls on the day of the one before: its date is then
+    /// neither checked nor counted again, being the same bytes.
+    static LAST_DATE: Cell<(u64, u16, i64)> =
+        const { Cell::new((u64::from_le_bytes(*b"1970-01-"), u16::from_le_bytes(*b"01"), 0)) };
+}
+
 /// `YYYY-MM-DDTHH:MM:SS`, the first 19 bytes of every timestamp, as the
 /// day number of the date (as [`date_day`]) and the second of the day;
 /// `None` when anything in them is wrong, which
 /// [`date_and_time_or_why`] then names. The digits are read and checked
-/// all at once, and the date counted without a calendar type.
+/// all at once, and the date counted without a calendar type (or taken
+/// from [`LAST_DATE`]).
 fn date_and_time(b: &[u8]) -> Option<(i64, u32)> {
     let h = b.get(..19)?;
     let d = |i: usize| h[i].wrapping_sub(b'0');
+    let two = |i: usize| u32::from(d(i)) * 10 + u32::from(d(i + 1));
     let mut wrong = 0;
-    for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] {
+    for i in [11, 12, 14, 15, 17, 18] {
         wrong |= u8::from(d(i) > 9);
     }
     // `T` in either case: 0x54 and 0x74 are the only bytes that become `t` when bit 5 is set.
-    let separators =
-        h[4] == b'-' && h[7] == b'-' && h[10] | 0x20 == b't' && h[13] == b':' && h[16] == b':';
-    if wrong != 0 || !separators {
+    if wrong != 0 || h[10] | 0x20 != b't' || h[13] != b':' || h[16] != b':' {
         return None;
     }
-    let two = |i: usize| u32::from(d(i)) * 10 + u32::from(d(i + 1));
-    let (year, month, day) = (two(0) * 100 + two(2), two(5), two(8));
     let (hour, minute, second) = (two(11), two(14), two(17));
     if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    Some((
-        civil_day(year, month, day)?,
-        hour * 3600 + minute * 60 + second,
-    ))
+    let mut head = [0; 8];
+    head.copy_from_slice(&h[..8]);
+    let date = (u64::from_le_bytes(head), u16::from_le_bytes([h[8], h[9]]));
+    let (last_head, last_tail, last_day) = LAST_DATE.get();
+    let day = if date == (last_head, last_tail) {
+        last_day
+    } else {
+        for i in [0, 1, 2, 3, 5, 6, 8, 9] {
+            wrong |= u8::from(d(i) > 9);
+        }
+        if wrong != 0 || h[4] != b'-' || h[7] != b'-' {
+            return None;
+        }
+        let day = civil_day(two(0) * 100 + two(2), two(5), two(8))?;
+        LAST_DATE.set((date.0, date.1, day));
+        day
+    };
+    Some((day, hour * 3600 + minute * 60 + second))
 }
 
 /// [`date_and_time`], field by field, saying what is wrong.
@@ -384,6 +407,33 @@ mod tests {
                 b[at] = byte;
             }
             proptest::prop_assert_eq!(date_and_time(&b), date_and_time_or_why(&b).ok());
+        }
+
+        /// Timestamps read one after another, many on the day of the one
+        /// before (whose date the fast reading keeps), some wrong in their
+        /// date or time: each is read as on its own, field by field.
+        #[test]
+        fn a_run_of_timestamps_is_read_as_each_alone(
+            stamps in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec!["2026-03-01", "2026-03-02", "2024-02-29", "2023-02-29", "1970-01-01", "0000-01-01"]),
+                    (0u32..26, 0u32..61, 0u32..61),
+                    proptest::option::of((0usize..19, proptest::sample::select(b"0 9/:-T\x00".to_vec()))),
+                ),
+                1..40,
+            ),
+        ) {
+            for (date, (hour, minute, second), damage) in stamps {
+                let mut b = format!("{date}T{hour:02}:{minute:02}:{second:02}").into_bytes();
+                if let Some((at, byte)) = damage {
+                    b[at] = byte;
+                }
+                proptest::prop_assert_eq!(
+                    date_and_time(&b),
+                    date_and_time_or_why(&b).ok(),
+                    "{}", String::from_utf8_lossy(&b)
+                );
+            }
         }
 
         #[test]
