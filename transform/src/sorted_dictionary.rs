@@ -395,13 +395,16 @@ const PACKED: usize = 24;
 /// of bytes behind a pointer.
 type Packed = [u64; 4];
 
+/// The eight bytes of `b` from `at`, as one little-endian word.
+#[inline(always)]
+fn word(b: &[u8], at: usize) -> u64 {
+    let mut w = [0; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
 fn pack(b: &[u8]) -> Option<Packed> {
     let n = b.len();
-    let word = |at: usize| {
-        let mut w = [0; 8];
-        w.copy_from_slice(&b[at..at + 8]);
-        u64::from_le_bytes(w)
-    };
     let half = |at: usize| {
         let mut w = [0; 4];
         w.copy_from_slice(&b[at..at + 4]);
@@ -416,8 +419,8 @@ fn pack(b: &[u8]) -> Option<Packed> {
             0,
         ],
         4..=7 => [half(0) | half(n - 4) << 32, 0, 0],
-        8..=16 => [word(0), word(n - 8), 0],
-        17..=PACKED => [word(0), word(8), word(n - 8)],
+        8..=16 => [word(b, 0), word(b, n - 8), 0],
+        17..=PACKED => [word(b, 0), word(b, 8), word(b, n - 8)],
         _ => return None,
     };
     Some([a, b2, c, n as u64])
@@ -436,11 +439,6 @@ fn same(a: &str, b: &str) -> bool {
     if !(8..=16).contains(&n) {
         return a == b;
     }
-    let word = |s: &[u8], at: usize| {
-        let mut w = [0; 8];
-        w.copy_from_slice(&s[at..at + 8]);
-        u64::from_le_bytes(w)
-    };
     word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8)
 }
 
