@@ -6,7 +6,7 @@ use accesslake_model::{
 };
 use chrono::{DateTime, Datelike, Timelike};
 
-use crate::state::{Pair, State};
+use crate::state::{Pair, State, Sym};
 
 /// Zone-local wall-clock reading of an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,22 +159,22 @@ pub(crate) fn decide_pair(
     let card = state.cards.get_numbered(ev.card_id.as_str());
     let door = state.doors.get_numbered(ev.door_id.as_str());
     let zone = door.and_then(|(_, d)| state.zones.get_numbered(&d.zone_id));
+    let holder_sym = card.and_then(|(n, c)| state.holder(n, c));
+    let zone_sym = zone.and_then(|(n, z)| state.zone_sym(n, z));
+    let pair = holder_sym.zip(zone_sym).map(|(e, z)| Pair::new(e, z));
     let (card_number, card) = (number(card.map(|c| c.0)), card.map(|c| c.1));
     let (zone_number, door_zone) = (number(zone.map(|z| z.0)), zone.map(|z| z.1));
     let holder = card.map(|c| c.employee_id.as_str());
     let clock = door_zone.map(|z| clocks.read(z, ev.occurred_at));
-    let pair = holder
-        .zip(door_zone)
-        .and_then(|(employee, zone)| state.pair(employee, &zone.zone_id));
     let numbers = IdNumbers {
         zone: zone_number.unwrap_or(IdNumbers::NONE),
         door: number(door.map(|d| d.0)).unwrap_or(IdNumbers::NONE),
         card: card_number.unwrap_or(IdNumbers::NONE),
-        employee: number(pair.map(Pair::employee_number)).unwrap_or(IdNumbers::NONE),
+        employee: number(holder_sym.map(Sym::number)).unwrap_or(IdNumbers::NONE),
     };
 
     let (reason, presence_change) = match clock {
-        Some(clock) => rules_at_known_door(state, &ev, clock, card, pair),
+        Some(clock) => rules_at_known_door(state, &ev, clock, card, holder_sym, pair),
         None => (Reason::UnknownDoor, 0),
     };
 
@@ -197,14 +197,15 @@ pub(crate) fn decide_pair(
     (decision, pair)
 }
 
-/// The rules after the door is known. `pair` is the card holder's
-/// (employee, zone) pair, `None` for an unknown card or when neither a
-/// grant nor a presence ever named the pair.
+/// The rules after the door is known. `holder` is the card holder's
+/// interned id and `pair` the holder's (employee, zone) pair, `None` for an
+/// unknown card or when the state never named the holder or the zone.
 fn rules_at_known_door(
     state: &State,
     ev: &EntryEvent,
     clock: LocalClock,
     card: Option<&crate::state::Card>,
+    holder: Option<Sym>,
     pair: Option<Pair>,
 ) -> (Reason, i8) {
     if ev.direction == Direction::Out {
@@ -233,10 +234,11 @@ fn rules_at_known_door(
     {
         return (Reason::CardExpired, 0);
     }
-    let active = state
-        .employees
-        .get(&card.employee_id)
-        .is_some_and(|e| e.status == EmployeeStatus::Active);
+    let employee = match holder {
+        Some(s) => state.employee_of(s),
+        None => state.employees.get(&card.employee_id),
+    };
+    let active = employee.is_some_and(|e| e.status == EmployeeStatus::Active);
     if !active {
         return (Reason::EmployeeInactive, 0);
     }

@@ -52,15 +52,27 @@ impl<V> NumberedMap<V> {
         self.numbers.contains_key(id)
     }
 
+    /// The entry numbered `n`.
+    #[inline]
+    pub fn numbered(&self, n: usize) -> Option<&V> {
+        self.entries.get(n)
+    }
+
     /// Sets the entry of `id`, which keeps its number if it had one; the
     /// entry it replaced.
     pub fn insert(&mut self, id: String, v: V) -> Option<V> {
+        self.insert_numbered(id, v).1
+    }
+
+    /// [`NumberedMap::insert`], also giving the entry's number.
+    fn insert_numbered(&mut self, id: String, v: V) -> (usize, Option<V>) {
         match self.numbers.get(id.as_str()) {
-            Some(&n) => Some(std::mem::replace(&mut self.entries[n], v)),
+            Some(&n) => (n, Some(std::mem::replace(&mut self.entries[n], v))),
             None => {
-                self.numbers.insert(id, self.entries.len());
+                let n = self.entries.len();
+                self.numbers.insert(id, n);
                 self.entries.push(v);
-                None
+                (n, None)
             }
         }
     }
@@ -180,7 +192,17 @@ impl EntityRef {
 
 /// An interned employee or zone id: an index into [`Symbols`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct Sym(usize);
+pub(crate) struct Sym(usize);
+
+impl Sym {
+    /// No id: a hint not set.
+    const NONE: Sym = Sym(usize::MAX);
+
+    /// The id's number among the interned ids.
+    pub(crate) fn number(self) -> usize {
+        self.0
+    }
+}
 
 /// An (employee, zone) pair of interned ids, the key of grants and presence:
 /// two integers to hash and compare instead of two strings.
@@ -188,9 +210,8 @@ struct Sym(usize);
 pub(crate) struct Pair(Sym, Sym);
 
 impl Pair {
-    /// The employee's number among the interned ids.
-    pub(crate) fn employee_number(self) -> usize {
-        self.0.0
+    pub(crate) fn new(employee: Sym, zone: Sym) -> Pair {
+        Pair(employee, zone)
     }
 }
 
@@ -221,6 +242,39 @@ impl Symbols {
     fn name(&self, s: Sym) -> &str {
         &self.names[s.0]
     }
+
+    /// `hint` when it is the interned `id`, else `id`'s lookup.
+    #[inline]
+    fn hinted(&self, hint: Option<&Sym>, id: &str) -> Option<Sym> {
+        match hint {
+            Some(&s) if self.names.get(s.0).is_some_and(|name| name == id) => Some(s),
+            _ => self.get(id),
+        }
+    }
+}
+
+/// Numbers that spare a decision the lookups of its card holder's and its
+/// zone's interned ids and of the holder's employee record: after the card,
+/// door and zone lookups a scan needs nothing else by name. The state's puts
+/// and loads keep them. A card holder's or a zone's id is checked against
+/// its hint before the hint is used, so an entry that came into a map some
+/// other way costs its lookup, never a wrong pair.
+#[derive(Debug, Default, Clone)]
+struct Hints {
+    /// By card number: the card holder's interned id.
+    card_holder: Vec<Sym>,
+    /// By zone number: the zone's interned id.
+    zone: Vec<Sym>,
+    /// By interned id: the number of the employee of that id.
+    employee: Vec<usize>,
+}
+
+/// Sets `v[at]`, filling any gap before it with `none`.
+fn set_hint<T: Copy>(v: &mut Vec<T>, at: usize, value: T, none: T) {
+    if v.len() <= at {
+        v.resize(at + 1, none);
+    }
+    v[at] = value;
 }
 
 /// Everything the decision rules and admin semantics read.
@@ -233,11 +287,12 @@ impl Symbols {
 pub struct State {
     pub zones: NumberedMap<Zone>,
     pub doors: NumberedMap<Door>,
-    pub employees: Map<String, Employee>,
+    pub employees: NumberedMap<Employee>,
     pub cards: NumberedMap<Card>,
     /// Last applied `occurred_at` per admin entity (zone, door, employee, card, grant).
     pub versions: Map<EntityRef, Micros>,
     syms: Symbols,
+    hints: Hints,
     grants: Map<Pair, Grant>,
     /// (employee, zone) pairs where the employee is inside the zone.
     inside: Set<Pair>,
@@ -277,6 +332,28 @@ impl State {
 
     fn intern_pair(&mut self, employee_id: &str, zone_id: &str) -> Pair {
         Pair(self.syms.intern(employee_id), self.syms.intern(zone_id))
+    }
+
+    /// The interned id of the holder of `card`, numbered `number`.
+    #[inline]
+    pub(crate) fn holder(&self, number: usize, card: &Card) -> Option<Sym> {
+        self.syms
+            .hinted(self.hints.card_holder.get(number), &card.employee_id)
+    }
+
+    /// The interned id of `zone`, numbered `number`.
+    #[inline]
+    pub(crate) fn zone_sym(&self, number: usize, zone: &Zone) -> Option<Sym> {
+        self.syms.hinted(self.hints.zone.get(number), &zone.zone_id)
+    }
+
+    /// The employee record of an interned id.
+    #[inline]
+    pub(crate) fn employee_of(&self, s: Sym) -> Option<&Employee> {
+        match self.hints.employee.get(s.0) {
+            Some(&n) if n != usize::MAX => self.employees.numbered(n),
+            _ => self.employees.get(self.syms.name(s)),
+        }
     }
 
     pub fn grant(&self, employee_id: &str, zone_id: &str) -> Option<&Grant> {
@@ -349,7 +426,14 @@ impl State {
 
     pub fn put_zone(&mut self, z: Zone) {
         self.dirty.insert(EntityRef::Zone(z.zone_id.clone()));
-        self.zones.insert(z.zone_id.clone(), z);
+        self.load_zone(z);
+    }
+
+    /// Adds a stored zone while loading (not a change to persist).
+    pub(crate) fn load_zone(&mut self, z: Zone) {
+        let s = self.syms.intern(&z.zone_id);
+        let (n, _) = self.zones.insert_numbered(z.zone_id.clone(), z);
+        set_hint(&mut self.hints.zone, n, s, Sym::NONE);
     }
 
     pub fn put_door(&mut self, d: Door) {
@@ -360,12 +444,47 @@ impl State {
     pub fn put_employee(&mut self, e: Employee) {
         self.dirty
             .insert(EntityRef::Employee(e.employee_id.clone()));
-        self.employees.insert(e.employee_id.clone(), e);
+        self.load_employee(e);
+    }
+
+    /// Whether every card, zone and employee has its hint (what the
+    /// state's puts and loads leave).
+    #[cfg(test)]
+    pub(crate) fn hints_complete(&self) -> bool {
+        let cards = self.cards.numbers.iter().all(|(_, &n)| {
+            let card = &self.cards.entries[n];
+            self.hints.card_holder.get(n) == self.syms.get(&card.employee_id).as_ref()
+        });
+        let zones = self
+            .zones
+            .numbers
+            .iter()
+            .all(|(id, &n)| self.hints.zone.get(n) == self.syms.get(id).as_ref());
+        let employees = self.employees.numbers.iter().all(|(id, &n)| {
+            self.syms
+                .get(id)
+                .is_some_and(|s| self.hints.employee.get(s.0) == Some(&n))
+        });
+        cards && zones && employees
+    }
+
+    /// Adds a stored employee while loading (not a change to persist).
+    pub(crate) fn load_employee(&mut self, e: Employee) {
+        let s = self.syms.intern(&e.employee_id);
+        let (n, _) = self.employees.insert_numbered(e.employee_id.clone(), e);
+        set_hint(&mut self.hints.employee, s.0, n, usize::MAX);
     }
 
     pub fn put_card(&mut self, c: Card) {
         self.dirty.insert(EntityRef::Card(c.card_id.clone()));
-        self.cards.insert(c.card_id.clone(), c);
+        self.load_card(c);
+    }
+
+    /// Adds a stored card while loading (not a change to persist).
+    pub(crate) fn load_card(&mut self, c: Card) {
+        let s = self.syms.intern(&c.employee_id);
+        let (n, _) = self.cards.insert_numbered(c.card_id.clone(), c);
+        set_hint(&mut self.hints.card_holder, n, s, Sym::NONE);
     }
 
     pub fn put_grant(&mut self, g: Grant) {
@@ -477,6 +596,93 @@ mod tests {
         assert!(!a.is_inside("e1", "z2") && !a.is_inside("e3", "z1"));
         assert!(a.grant("e3", "z2").is_some() && a.grant("e3", "z1").is_none());
         assert_eq!(a.presence_count(), 2);
+    }
+
+    fn card(card_id: &str, employee_id: &str) -> Card {
+        Card {
+            card_id: card_id.into(),
+            employee_id: employee_id.into(),
+            status: CardStatus::Active,
+            valid_from: None,
+            valid_until: None,
+        }
+    }
+
+    fn employee(employee_id: &str) -> Employee {
+        Employee {
+            employee_id: employee_id.into(),
+            name: employee_id.into(),
+            department: "ops".into(),
+            status: accesslake_model::EmployeeStatus::Active,
+        }
+    }
+
+    fn zone(zone_id: &str) -> Zone {
+        Zone {
+            zone_id: zone_id.into(),
+            name: zone_id.into(),
+            site_id: "s".into(),
+            timezone: chrono_tz::UTC,
+            capacity: 1,
+        }
+    }
+
+    /// The id of card `id`'s holder and that holder's employee record, as a
+    /// decision reads them.
+    fn holder_of<'s>(s: &'s State, id: &str) -> (Option<&'s str>, Option<&'s str>) {
+        let (n, c) = s.cards.get_numbered(id).unwrap();
+        let holder = s.holder(n, c);
+        let employee = holder.and_then(|h| s.employee_of(h));
+        (
+            holder.map(|h| s.syms.name(h)),
+            employee.map(|e| e.employee_id.as_str()),
+        )
+    }
+
+    fn zone_of<'s>(s: &'s State, id: &str) -> Option<&'s str> {
+        let (n, z) = s.zones.get_numbered(id).unwrap();
+        s.zone_sym(n, z).map(|z| s.syms.name(z))
+    }
+
+    #[test]
+    fn hints_find_holders_zones_and_employees_and_are_checked_before_use() {
+        let mut s = State::default();
+        // A card loaded before its holder, as a store reads kinds by name.
+        s.load_card(card("c1", "e1"));
+        s.load_employee(employee("e1"));
+        s.put_employee(employee("e2"));
+        s.put_card(card("c2", "e2"));
+        s.put_zone(zone("z1"));
+        s.load_zone(zone("z2"));
+        assert_eq!(holder_of(&s, "c1"), (Some("e1"), Some("e1")));
+        assert_eq!(holder_of(&s, "c2"), (Some("e2"), Some("e2")));
+        assert_eq!(
+            (zone_of(&s, "z1"), zone_of(&s, "z2")),
+            (Some("z1"), Some("z2"))
+        );
+        assert!(s.hints_complete());
+        // A card linked anew keeps its number and names its new holder.
+        s.put_card(card("c1", "e2"));
+        assert_eq!(holder_of(&s, "c1"), (Some("e2"), Some("e2")));
+
+        // Entries put into the maps directly, past the hints: the stale
+        // hint of c1 (e2) is not used, c3 has none.
+        s.cards.insert("c1".into(), card("c1", "e1"));
+        s.cards.insert("c3".into(), card("c3", "e1"));
+        assert!(!s.hints_complete());
+        assert_eq!(holder_of(&s, "c1"), (Some("e1"), Some("e1")));
+        assert_eq!(holder_of(&s, "c3"), (Some("e1"), Some("e1")));
+        // A holder no one interned, and an employee record without a hint.
+        s.cards.insert("c4".into(), card("c4", "ghost"));
+        assert_eq!(holder_of(&s, "c4"), (None, None));
+        s.put_card(card("c5", "e3"));
+        assert_eq!(holder_of(&s, "c5"), (Some("e3"), None));
+        s.employees.insert("e3".into(), employee("e3"));
+        assert_eq!(holder_of(&s, "c5"), (Some("e3"), Some("e3")));
+        s.zones.insert("z3".into(), zone("z3"));
+        assert_eq!(zone_of(&s, "z3"), None);
+        s.set_inside("e1", "z3", true);
+        assert_eq!(zone_of(&s, "z3"), Some("z3"));
     }
 
     #[test]
