@@ -57,6 +57,56 @@ pub fn parse_rfc3339(s: &str) -> Result<Micros, TimestampError> {
         Some(read) => read,
         None => date_and_time_or_why(b)?,
     };
+    let (micros, offset_secs) = match millis_and_offset(b) {
+        Some(read) => read,
+        None => fraction_and_offset(b)?,
+    };
+    let secs = days * 86_400 + i64::from(second_of_day) - offset_secs;
+    let t = secs * 1_000_000 + i64::from(micros);
+    // An offset can carry a year-0000 or year-9999 time across the calendar's
+    // edge; such an instant has no four-digit UTC date to partition it by.
+    if !(MIN_MICROS..=MAX_MICROS).contains(&t) {
+        return Err(TimestampError("UTC date outside years 0000-9999"));
+    }
+    Ok(t)
+}
+
+/// What follows the first 19 bytes in the shapes nearly every scan's
+/// timestamp has, milliseconds and an offset, `.mmmZ` or `.mmm±HH:MM`: the
+/// microseconds and the offset's seconds east of UTC. `None` for anything
+/// else, which [`fraction_and_offset`] reads.
+#[inline]
+fn millis_and_offset(b: &[u8]) -> Option<(u32, i64)> {
+    let digit = |c: u8| {
+        Some(c.wrapping_sub(b'0'))
+            .filter(|d| *d <= 9)
+            .map(u32::from)
+    };
+    let (millis, offset) = match *b.get(19..)? {
+        [b'.', m1, m2, m3, b'Z' | b'z'] => ([m1, m2, m3], 0),
+        [b'.', m1, m2, m3, sign @ (b'+' | b'-'), h1, h2, b':', n1, n2] => {
+            let hours = digit(h1)? * 10 + digit(h2)?;
+            let minutes = digit(n1)? * 10 + digit(n2)?;
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let v = i64::from(hours * 3600 + minutes * 60);
+            ([m1, m2, m3], if sign == b'-' { -v } else { v })
+        }
+        _ => return None,
+    };
+    let [m1, m2, m3] = millis;
+    let millis = digit(m1)? * 100 + digit(m2)? * 10 + digit(m3)?;
+    Some((millis * 1000, offset))
+}
+
+/// What follows the first 19 bytes: an optional fraction of any length
+/// and the offset, as microseconds and the offset's seconds east of UTC.
+/// Out of line, as [`date_and_time_or_why`] is: kept apart from the common
+/// shape's reading, they leave it registers enough not to save any.
+#[cold]
+#[inline(never)]
+fn fraction_and_offset(b: &[u8]) -> Result<(u32, i64), TimestampError> {
     let mut i = 19;
     let mut micros = 0u32;
     if b.get(i) == Some(&b'.') {
@@ -97,14 +147,7 @@ pub fn parse_rfc3339(s: &str) -> Result<Micros, TimestampError> {
     if i != b.len() {
         return Err(TimestampError("trailing characters"));
     }
-    let secs = days * 86_400 + i64::from(second_of_day) - offset_secs;
-    let t = secs * 1_000_000 + i64::from(micros);
-    // An offset can carry a year-0000 or year-9999 time across the calendar's
-    // edge; such an instant has no four-digit UTC date to partition it by.
-    if !(MIN_MICROS..=MAX_MICROS).contains(&t) {
-        return Err(TimestampError("UTC date outside years 0000-9999"));
-    }
-    Ok(t)
+    Ok((micros, offset_secs))
 }
 
 thread_local! {
@@ -126,15 +169,11 @@ fn date_and_time(b: &[u8]) -> Option<(i64, u32)> {
     let h = b.get(..19)?;
     let d = |i: usize| h[i].wrapping_sub(b'0');
     let two = |i: usize| u32::from(d(i)) * 10 + u32::from(d(i + 1));
-    let mut wrong = 0;
-    for i in [11, 12, 14, 15, 17, 18] {
-        wrong |= u8::from(d(i) > 9);
-    }
     // `T` in either case: 0x54 and 0x74 are the only bytes that become `t` when bit 5 is set.
-    if wrong != 0 || h[10] | 0x20 != b't' || h[13] != b':' || h[16] != b':' {
+    if h[10] | 0x20 != b't' {
         return None;
     }
-    let (hour, minute, second) = (two(11), two(14), two(17));
+    let (hour, minute, second) = time_of_day(h)?;
     if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
@@ -145,6 +184,7 @@ fn date_and_time(b: &[u8]) -> Option<(i64, u32)> {
     let day = if date == (last_head, last_tail) {
         last_day
     } else {
+        let mut wrong = 0;
         for i in [0, 1, 2, 3, 5, 6, 8, 9] {
             wrong |= u8::from(d(i) > 9);
         }
@@ -158,7 +198,35 @@ fn date_and_time(b: &[u8]) -> Option<(i64, u32)> {
     Some((day, hour * 3600 + minute * 60 + second))
 }
 
+/// `HH:MM:SS` (bytes 11 to 18) read as one word: every digit's byte is
+/// 0x30 to 0x39 (high nibble 3, low nibble at most 9), the colons are
+/// colons, and each two digits come out as one number by a multiply.
+#[inline]
+fn time_of_day(h: &[u8]) -> Option<(u32, u32, u32)> {
+    // Little-endian lanes: the digits are bytes 0, 1, 3, 4, 6 and 7.
+    const DIGITS: u64 = 0xFFFF_00FF_FF00_FFFF;
+    const COLONS: u64 = 0x0000_3A00_003A_0000;
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const LOW: u64 = 0x0F0F_0F0F_0F0F_0F0F;
+    let mut w = [0; 8];
+    w.copy_from_slice(h.get(11..19)?);
+    let x = u64::from_le_bytes(w);
+    let d = x & DIGITS & LOW;
+    let digits = x & DIGITS & HIGH == 0x3030_3030_3030_3030 & DIGITS
+        // A low nibble over 9 carries into the high one (no lane overflows).
+        && (d + (0x0606_0606_0606_0606 & DIGITS)) & HIGH == 0;
+    if !digits || x & !DIGITS != COLONS {
+        return None;
+    }
+    // Each lane is at most 9 · 10 + 9: no carry crosses into the next.
+    let v = d * 10 + (d >> 8);
+    let lane = |i: u32| (v >> (8 * i)) as u32 & 0xFF;
+    Some((lane(0), lane(3), lane(6)))
+}
+
 /// [`date_and_time`], field by field, saying what is wrong.
+#[cold]
+#[inline(never)]
 fn date_and_time_or_why(b: &[u8]) -> Result<(i64, u32), TimestampError> {
     let year = digits(b, 0, 4)?;
     expect(b, 4, b"-")?;
@@ -398,7 +466,7 @@ mod tests {
             (hour, minute, second) in (0u32..24, 0u32..60, 0u32..60),
             t in proptest::sample::select(vec!['T', 't']),
             at in 0usize..19,
-            byte in proptest::sample::select(b"09/:-Tt \x00\xff".to_vec()),
+            byte in proptest::sample::select(b"09/:;?-Tt p\x00\x7f\xb0\xff".to_vec()),
             change in proptest::bool::ANY,
         ) {
             let text = format!("{year:04}-{month:02}-{day:02}{t}{hour:02}:{minute:02}:{second:02}");
@@ -433,6 +501,35 @@ mod tests {
                     date_and_time_or_why(&b).ok(),
                     "{}", String::from_utf8_lossy(&b)
                 );
+            }
+        }
+
+        /// Whatever follows the first 19 bytes, the reading of `.mmmZ` and
+        /// `.mmm±HH:MM` answers only as the general one does, and takes
+        /// every such tail the general one accepts.
+        #[test]
+        fn a_millisecond_tail_is_the_general_reading(
+            digits in "[0-9]{0,8}",
+            end in proptest::sample::select(vec![
+                "Z", "z", "+01:00", "-05:00", "-00:00", "+23:59", "+24:00", "-00:60", "+1:00", "", "Zz",
+            ]),
+            damage in proptest::option::of((0usize..12, proptest::sample::select(b".0 9/:+-Zz\x00\xb0".to_vec()))),
+        ) {
+            let mut b = format!("2026-03-02T08:01:02.{digits}{end}").into_bytes();
+            if let Some((at, byte)) = damage {
+                let at = 19 + at % (b.len() - 19);
+                b[at] = byte;
+            }
+            let general = fraction_and_offset(&b).ok();
+            match millis_and_offset(&b) {
+                Some(read) => proptest::prop_assert_eq!(general, Some(read)),
+                None => proptest::prop_assert!(
+                    !(general.is_some()
+                        && matches!(b.len(), 24 | 29)
+                        && b[19] == b'.'
+                        && matches!(b[23], b'Z' | b'z' | b'+' | b'-')),
+                    "{} left to the general reading", String::from_utf8_lossy(&b)
+                ),
             }
         }
 
