@@ -128,6 +128,11 @@ impl LocalPipeline {
 
     /// Ingests a merged input to its end. `progress` is called after each
     /// chunk with the bytes read so far and the running counts.
+    ///
+    /// The next chunk is read while the state of the last one is committed:
+    /// the commit waits for the disk, and reading needs neither the state
+    /// nor the lake. The chunk's files are written and its state committed
+    /// in the same order as before, so a crash leaves what it always did.
     pub async fn ingest(
         &mut self,
         input: &mut Merge<'_>,
@@ -142,24 +147,37 @@ impl LocalPipeline {
         let chunk = opts.chunk_events.max(1);
         let mut events: Vec<Event> = Vec::with_capacity(chunk.min(1 << 20));
         let mut rejected = Vec::new();
+        let mut end = read_chunk(input, chunk, &mut events, &mut rejected)?;
         loop {
-            let item = input.next()?;
-            let end = item.is_none();
-            match item {
-                Some(Item::Event(e)) => events.push(e),
-                Some(Item::Rejected(r)) => rejected.push(r),
+            summary.events_read += (events.len() + rejected.len()) as u64;
+            let written = self
+                .write(&mut events, std::mem::take(&mut rejected), &mut summary)
+                .await?;
+            let bytes_read = input.bytes_read();
+            // The commit runs on a thread of its own and reading stays on
+            // this one, which frees the events it read: memory freed by the
+            // thread that allocated it is the allocator's fast path.
+            let processor = &mut self.processor;
+            let (read, committed) = std::thread::scope(|s| {
+                let committer = written.map(|out| s.spawn(|| commit(processor, out)));
+                let read = if end {
+                    Ok(true)
+                } else {
+                    read_chunk(input, chunk, &mut events, &mut rejected)
+                };
+                (read, committer.map(|c| c.join()))
+            });
+            match committed {
                 None => {}
+                Some(Ok(committed)) => committed?,
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
             }
-            if end || events.len() >= chunk || rejected.len() >= chunk {
-                summary.events_read += (events.len() + rejected.len()) as u64;
-                self.flush(&mut events, std::mem::take(&mut rejected), &mut summary)
-                    .await?;
-                summary.elapsed = started.elapsed();
-                progress(input.bytes_read(), &summary);
-            }
+            summary.elapsed = started.elapsed();
+            progress(bytes_read, &summary);
             if end {
                 break;
             }
+            end = read?;
         }
         info!(
             events = summary.events_read,
@@ -171,22 +189,24 @@ impl LocalPipeline {
         Ok(summary)
     }
 
-    async fn flush(
+    /// Decides a chunk and writes its files, recording their keys first;
+    /// the output to commit, or `None` when the chunk changes nothing (all
+    /// duplicates).
+    async fn write(
         &mut self,
         events: &mut Vec<Event>,
         rejected: Vec<accesslake_model::Rejected>,
         summary: &mut Summary,
-    ) -> Result<()> {
+    ) -> Result<Option<ChunkOutput>> {
         let span = info_span!("chunk", events = events.len(), rejected = rejected.len());
         let _g = span.enter();
         let t = Instant::now();
-        let ms = |since: Instant| since.elapsed().as_millis() as u64;
         let out = self.processor.process_drain(events, rejected)?;
         let decided = Instant::now();
         summary.stats.add(&out.stats);
         if out.decisions.is_empty() && out.admin.is_empty() && out.rejected.is_empty() {
             // Nothing new (all duplicates): no files, no state change.
-            return Ok(());
+            return Ok(None);
         }
         let files = self.encode(&out)?;
         let encoded = Instant::now();
@@ -198,19 +218,14 @@ impl LocalPipeline {
             summary.rows_written += f.rows as u64;
             summary.bytes_written += f.bytes.len() as u64;
         }
-        let put = Instant::now();
-        self.processor.commit(&out)?;
-        self.processor.recycle(out);
         debug!(
             files = files.len(),
-            ms = ms(t),
             decide_ms = (decided - t).as_millis() as u64,
             encode_ms = (encoded - decided).as_millis() as u64,
-            put_ms = (put - encoded).as_millis() as u64,
-            commit_ms = ms(put),
-            "chunk committed"
+            put_ms = encoded.elapsed().as_millis() as u64,
+            "chunk written"
         );
-        Ok(())
+        Ok(Some(out))
     }
 
     fn encode(&mut self, out: &ChunkOutput) -> Result<Vec<LakeFile>> {
@@ -226,5 +241,37 @@ impl LocalPipeline {
     /// The clock this pipeline stamps rows with.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+}
+
+/// Commits the state of a chunk whose files are written.
+fn commit(processor: &mut Processor<EmbeddedStore>, out: ChunkOutput) -> Result<()> {
+    let t = Instant::now();
+    processor.commit(&out)?;
+    processor.recycle(out);
+    debug!(
+        commit_ms = t.elapsed().as_millis() as u64,
+        "chunk committed"
+    );
+    Ok(())
+}
+
+/// Reads the next chunk into `events` and `rejected` (both empty): until
+/// either holds `chunk` items or the input ends. Returns whether it ended.
+fn read_chunk(
+    input: &mut Merge<'_>,
+    chunk: usize,
+    events: &mut Vec<Event>,
+    rejected: &mut Vec<accesslake_model::Rejected>,
+) -> Result<bool> {
+    loop {
+        match input.next()? {
+            Some(Item::Event(e)) => events.push(e),
+            Some(Item::Rejected(r)) => rejected.push(r),
+            None => return Ok(true),
+        }
+        if events.len() >= chunk || rejected.len() >= chunk {
+            return Ok(false);
+        }
     }
 }
