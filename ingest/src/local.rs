@@ -160,11 +160,7 @@ impl LocalPipeline {
             let processor = &mut self.processor;
             let (read, committed) = std::thread::scope(|s| {
                 let committer = written.map(|out| s.spawn(|| commit(processor, out)));
-                let read = if end {
-                    Ok(true)
-                } else {
-                    read_chunk(input, chunk, &mut events, &mut rejected)
-                };
+                let read = (!end).then(|| read_chunk(input, chunk, &mut events, &mut rejected));
                 (read, committer.map(|c| c.join()))
             });
             match committed {
@@ -174,10 +170,10 @@ impl LocalPipeline {
             }
             summary.elapsed = started.elapsed();
             progress(bytes_read, &summary);
-            if end {
-                break;
+            match read {
+                Some(read) => end = read?,
+                None => break,
             }
-            end = read?;
         }
         info!(
             events = summary.events_read,

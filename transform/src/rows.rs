@@ -263,17 +263,19 @@ impl LakeRow for Decision {
         // merges instead of sorting every key again.
         if bits(u64::from(none)) + time_bits + index_bits <= 64 {
             let shift = time_bits + index_bits;
-            let mut ends = vec![0usize; none as usize + 1];
+            // Per zone, the count of its keys, then the place in `narrow`
+            // of its next key.
+            let mut free = vec![0usize; none as usize + 1];
             for &k in &keys {
-                ends[(k >> shift) as usize] += 1;
+                free[(k >> shift) as usize] += 1;
             }
             let mut next = 0;
-            for e in &mut ends {
-                (*e, next) = (next, next + *e);
+            for f in &mut free {
+                (*f, next) = (next, next + *f);
             }
             let mut narrow = vec![0u64; keys.len()];
             for &k in &keys {
-                let at = &mut ends[(k >> shift) as usize];
+                let at = &mut free[(k >> shift) as usize];
                 narrow[*at] = k as u64;
                 *at += 1;
             }
