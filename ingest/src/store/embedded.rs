@@ -253,8 +253,7 @@ impl EmbeddedStore {
     /// it then. It saves the chunk one of its three syncs of the state file.
     pub fn reserve_batch_seq(&mut self) -> Result<u64> {
         let mut txn = self.db.begin_write()?;
-        txn.set_durability(redb::Durability::None)
-            .map_err(|e| Error::Store(e.to_string()))?;
+        txn.set_durability(redb::Durability::None)?;
         let seq;
         {
             let mut meta = txn.open_table(META)?;
