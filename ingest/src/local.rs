@@ -88,10 +88,13 @@ impl LocalPipeline {
     /// Opens with an explicit lake store and state path.
     pub async fn open_with(lake: Lake, state_path: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
         let mut store = EmbeddedStore::open(state_path)?;
-        let pending = store.pending_files()?;
-        for key in &pending {
-            let path = ObjectPath::from(key.as_str());
-            lake.delete(&path).await?;
+        let pending: Vec<ObjectPath> = store
+            .pending_files()?
+            .iter()
+            .map(|k| ObjectPath::from(k.as_str()))
+            .collect();
+        for path in &pending {
+            lake.delete(path).await?;
             // A put killed mid-write leaves its temporary file beside the key.
             let parts: Vec<_> = path.parts().collect();
             if let Some((name, dir)) = parts.split_last() {
@@ -108,6 +111,8 @@ impl LocalPipeline {
                 files = pending.len(),
                 "removed files of an uncommitted batch"
             );
+            // The deletes are durable before the record of them goes.
+            lake.sync(&pending)?;
             store.clear_pending()?;
         }
         Ok(LocalPipeline {
@@ -157,9 +162,9 @@ impl LocalPipeline {
             // The commit runs on a thread of its own and reading stays on
             // this one, which frees the events it read: memory freed by the
             // thread that allocated it is the allocator's fast path.
-            let processor = &mut self.processor;
+            let (processor, lake) = (&mut self.processor, &self.lake);
             let (read, committed) = std::thread::scope(|s| {
-                let committer = written.map(|out| s.spawn(|| commit(processor, out)));
+                let committer = written.map(|w| s.spawn(|| commit(processor, lake, w)));
                 let read = (!end).then(|| read_chunk(input, chunk, &mut events, &mut rejected));
                 (read, committer.map(|c| c.join()))
             });
@@ -186,14 +191,14 @@ impl LocalPipeline {
     }
 
     /// Decides a chunk and writes its files, recording their keys first;
-    /// the output to commit, or `None` when the chunk changes nothing (all
+    /// what is left to commit, or `None` when the chunk changes nothing (all
     /// duplicates).
     async fn write(
         &mut self,
         events: &mut Vec<Event>,
         rejected: Vec<accesslake_model::Rejected>,
         summary: &mut Summary,
-    ) -> Result<Option<ChunkOutput>> {
+    ) -> Result<Option<Written>> {
         let span = info_span!("chunk", events = events.len(), rejected = rejected.len());
         let _g = span.enter();
         let t = Instant::now();
@@ -221,7 +226,10 @@ impl LocalPipeline {
             put_ms = encoded.elapsed().as_millis() as u64,
             "chunk written"
         );
-        Ok(Some(out))
+        Ok(Some(Written {
+            out,
+            files: files.into_iter().map(|f| f.path).collect(),
+        }))
     }
 
     fn encode(&mut self, out: &ChunkOutput) -> Result<Vec<LakeFile>> {
@@ -240,13 +248,24 @@ impl LocalPipeline {
     }
 }
 
-/// Commits the state of a chunk whose files are written.
-fn commit(processor: &mut Processor<EmbeddedStore>, out: ChunkOutput) -> Result<()> {
+/// A chunk whose files are written (not yet durable) and whose state is
+/// not yet committed.
+struct Written {
+    out: ChunkOutput,
+    files: Vec<ObjectPath>,
+}
+
+/// Makes a written chunk's files durable, then commits its state: once the
+/// state records the chunk's ids, its rows survive a power loss too.
+fn commit(processor: &mut Processor<EmbeddedStore>, lake: &Lake, w: Written) -> Result<()> {
     let t = Instant::now();
-    processor.commit(&out)?;
-    processor.recycle(out);
+    lake.sync(&w.files)?;
+    let synced = Instant::now();
+    processor.commit(&w.out)?;
+    processor.recycle(w.out);
     debug!(
-        commit_ms = t.elapsed().as_millis() as u64,
+        sync_ms = (synced - t).as_millis() as u64,
+        commit_ms = synced.elapsed().as_millis() as u64,
         "chunk committed"
     );
     Ok(())

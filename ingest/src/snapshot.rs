@@ -159,6 +159,8 @@ pub async fn write_snapshot(lake: &Lake, state: &State, at: Micros) -> Result<Sn
         summary.files.push(file.path.to_string());
         written.push(file);
     }
+    // The new snapshot is durable before the older ones go.
+    lake.sync(written.iter().map(|f| &f.path))?;
     for file in &written {
         let Some(prefix) = parent(&file.path) else {
             continue;

@@ -510,6 +510,8 @@ async fn rewrite(
             .await?;
         verify(lake.store(), path, out).await?;
     }
+    // The outputs are durable before the manifest says they are committed.
+    lake.sync(encoded.iter().map(|(path, _)| path))?;
     manifest.state = ManifestState::Committed;
     put_manifest(lake, key, &manifest).await?;
 
@@ -530,11 +532,15 @@ async fn finish(
     manifest: &Manifest,
     m: &mut Metrics,
 ) -> Result<()> {
-    for i in &manifest.inputs {
-        let path = Path::from(i.path.as_str());
-        match lake.store().head(&path).await {
+    let inputs: Vec<Path> = manifest
+        .inputs
+        .iter()
+        .map(|i| Path::from(i.path.as_str()))
+        .collect();
+    for (i, path) in manifest.inputs.iter().zip(&inputs) {
+        match lake.store().head(path).await {
             Ok(now) if i.unchanged(&now) => {
-                lake.delete(&path).await?;
+                lake.delete(path).await?;
                 m.files_in += 1;
             }
             Ok(_) => {
@@ -545,16 +551,18 @@ async fn finish(
             Err(e) => return Err(e.into()),
         }
     }
+    // The deletes are durable before the manifest that names them goes.
+    lake.sync(&inputs)?;
     lake.delete(&manifest_path(key)?).await
 }
 
 async fn put_manifest(lake: &Lake, key: PartitionKey, manifest: &Manifest) -> Result<()> {
     let json = serde_json::to_vec_pretty(manifest)
         .map_err(|e| Error::Location(MANIFEST.into(), e.to_string()))?;
-    lake.store()
-        .put(&manifest_path(key)?, PutPayload::from(json))
-        .await?;
-    Ok(())
+    let path = manifest_path(key)?;
+    lake.store().put(&path, PutPayload::from(json)).await?;
+    // What the manifest says holds once it is durable.
+    lake.sync([&path])
 }
 
 /// Checks that an output is in the store whole: its size, and a footer that

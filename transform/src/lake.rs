@@ -36,8 +36,7 @@ pub struct Lake {
 impl Lake {
     /// A lake in a local folder, created if missing.
     pub fn local(dir: &std::path::Path) -> Result<Self> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::Location(dir.display().to_string(), e.to_string()))?;
+        std::fs::create_dir_all(dir).map_err(|e| location(dir, e))?;
         let store = LocalFileSystem::new_with_prefix(dir)?;
         Ok(Lake {
             store: Arc::new(store),
@@ -115,6 +114,39 @@ impl Lake {
         Ok(())
     }
 
+    /// Makes files durable, for a writer that is about to record them as
+    /// written: each file's data, then every folder from the file's up to
+    /// the lake's root, so the names survive a power loss too (a put
+    /// renames its temporary file, and a partition's folder may be new).
+    /// A file that is gone (deleted) has only its folders synced, which
+    /// makes the delete durable. Object stores (S3, memory) acknowledge a
+    /// put once it is durable, so for them there is nothing to do.
+    pub fn sync<'a>(&self, paths: impl IntoIterator<Item = &'a Path>) -> Result<()> {
+        let Some(root) = &self.local_root else {
+            return Ok(());
+        };
+        let mut folders = std::collections::BTreeSet::new();
+        for path in paths {
+            let file = local_path(root, path);
+            match std::fs::File::open(&file) {
+                Ok(f) => f.sync_data().map_err(|e| location(&file, e))?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(location(&file, e)),
+            }
+            let mut folder = file.as_path();
+            while let Some(parent) = folder.parent().filter(|p| p.starts_with(root)) {
+                folders.insert(parent.to_path_buf());
+                folder = parent;
+            }
+        }
+        // Deepest first: a folder's entry in its parent is synced after
+        // the folder itself.
+        for folder in folders.iter().rev() {
+            sync_folder(folder)?;
+        }
+        Ok(())
+    }
+
     /// Removes a file; a file that is already gone is not an error.
     pub async fn delete(&self, path: &Path) -> Result<()> {
         match self.store.delete(path).await {
@@ -133,13 +165,11 @@ impl Lake {
         let Some(root) = &self.local_root else {
             return Ok(0);
         };
-        let folder = dir
-            .parts()
-            .fold(root.clone(), |p, part| p.join(part.as_ref()));
+        let folder = local_path(root, dir);
         let entries = match std::fs::read_dir(&folder) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(Error::Location(folder.display().to_string(), e.to_string())),
+            Err(e) => return Err(location(&folder, e)),
         };
         let mut removed = 0;
         for entry in entries.flatten() {
@@ -151,12 +181,7 @@ impl Lake {
                 match std::fs::remove_file(entry.path()) {
                     Ok(()) => removed += 1,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(Error::Location(
-                            entry.path().display().to_string(),
-                            e.to_string(),
-                        ));
-                    }
+                    Err(e) => return Err(location(&entry.path(), e)),
                 }
             }
         }
@@ -183,9 +208,62 @@ impl Lake {
     }
 }
 
+/// Where the object `path` of a local lake at `root` is on disk.
+fn local_path(root: &std::path::Path, path: &Path) -> std::path::PathBuf {
+    path.parts()
+        .fold(root.to_path_buf(), |p, part| p.join(part.as_ref()))
+}
+
+fn location(path: &std::path::Path, e: std::io::Error) -> Error {
+    Error::Location(path.display().to_string(), e.to_string())
+}
+
+/// Syncs a folder's entries (the names in it). A folder that does not
+/// exist has none; the sync of its parent covers its absence.
+#[cfg(unix)]
+fn sync_folder(folder: &std::path::Path) -> Result<()> {
+    match std::fs::File::open(folder).and_then(|f| f.sync_all()) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(location(folder, e)),
+        _ => Ok(()),
+    }
+}
+
+/// Folders cannot be opened as files here; a file's own sync is all there is.
+#[cfg(not(unix))]
+fn sync_folder(_folder: &std::path::Path) -> Result<()> {
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sync_takes_written_deleted_and_never_written_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::local(dir.path()).unwrap();
+        let part = dir.path().join("decisions").join("dt=2026-03-02");
+        std::fs::create_dir_all(&part).unwrap();
+        std::fs::write(part.join("a.parquet"), b"PAR1").unwrap();
+        let written = Path::from("decisions/dt=2026-03-02/a.parquet");
+        let deleted = Path::from("decisions/dt=2026-03-02/b.parquet");
+        // A key recorded before a crash that came before its folder was made.
+        let never = Path::from("decisions/dt=2026-03-09/c.parquet");
+        lake.sync([&written, &deleted, &never]).unwrap();
+        Lake::in_memory().sync([&written]).unwrap();
+    }
+
+    #[test]
+    fn sync_reports_a_file_it_cannot_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::local(dir.path()).unwrap();
+        // A folder where a file is expected: its parent is a file.
+        std::fs::write(dir.path().join("decisions"), b"x").unwrap();
+        let err = lake
+            .sync([&Path::from("decisions/dt=2026-03-02/a.parquet")])
+            .unwrap_err();
+        assert!(err.to_string().contains("decisions"), "{err}");
+    }
 
     #[test]
     fn only_temporary_files_of_owned_objects_are_removed() {

@@ -165,6 +165,7 @@ impl EmbeddedStore {
         let db = redb::Builder::new()
             .set_cache_size(STATE_CACHE_BYTES)
             .create(path)?;
+        sync_folders(path)?;
         Self::init(db, path)
     }
 
@@ -407,6 +408,24 @@ fn migrate_legacy_ids(txn: &redb::WriteTransaction, ids: IdHasher) -> Result<()>
             }
         }
         txn.delete_table(legacy)?;
+    }
+    Ok(())
+}
+
+/// Syncs the folder of a state file and the folder above, so a new file's
+/// name (and its new folder's) survives a power loss along with the
+/// commits written into it.
+fn sync_folders(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    for dir in path.ancestors().skip(1).take(2) {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        std::fs::File::open(dir)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| crate::Error::Store(format!("{}: {e}", dir.display())))?;
     }
     Ok(())
 }
