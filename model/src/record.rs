@@ -140,7 +140,44 @@ impl Rejected {
             source,
             source_ref,
             error,
-            raw: String::from_utf8_lossy(cut).into_owned(),
+            // Valid UTF-8 (most raw records) is checked a word at a time;
+            // the lossy reading goes byte by byte.
+            raw: match std::str::from_utf8(cut) {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(cut).into_owned(),
+            },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MAX_RECORD_BYTES;
+
+    fn raw(bytes: &[u8]) -> String {
+        Rejected::new(0, Source::File, "f:1".into(), "bad".into(), bytes).raw
+    }
+
+    #[test]
+    fn raw_keeps_text_and_replaces_what_is_not_utf8() {
+        assert_eq!(
+            raw("{\"door_id\":\"été\"".as_bytes()),
+            "{\"door_id\":\"été\""
+        );
+        assert_eq!(raw(b"a\xffb\xc3"), "a\u{FFFD}b\u{FFFD}");
+        assert_eq!(raw(b""), "");
+    }
+
+    #[test]
+    fn raw_is_cut_at_the_record_limit() {
+        let long = vec![b'x'; MAX_RECORD_BYTES + 10];
+        assert_eq!(raw(&long).len(), MAX_RECORD_BYTES);
+        // A cut through a two-byte character leaves its first byte: replaced.
+        let mut split = vec![b'x'; MAX_RECORD_BYTES - 1];
+        split.extend_from_slice("é and more".as_bytes());
+        let kept = raw(&split);
+        assert!(kept.ends_with("x\u{FFFD}"), "{:?}", &kept[kept.len() - 8..]);
+        assert_eq!(kept.chars().count(), MAX_RECORD_BYTES);
     }
 }
