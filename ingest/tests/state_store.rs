@@ -321,6 +321,113 @@ fn embedded_store_moves_string_ids_of_an_older_store_into_the_keyed_index() {
     );
 }
 
+/// A store written before versions were kept with their entity (an
+/// `entities` and a `versions` table, keyed by (kind, id, second id)) is
+/// converted the first time it is opened: the same state, in the rows a
+/// new store writes, and the old tables gone.
+#[test]
+fn embedded_store_merges_the_entity_and_version_tables_of_an_older_store() {
+    use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
+    let rows: TableDefinition<&[u8], &[u8]> = TableDefinition::new("entity_state");
+    let legacy_entities: TableDefinition<(&str, &str, &str), &[u8]> =
+        TableDefinition::new("entities");
+    let legacy_versions: TableDefinition<(&str, &str, &str), i64> =
+        TableDefinition::new("versions");
+    let kinds = ["zone", "door", "employee", "card", "grant", "presence"];
+    let dir = tempfile::tempdir().unwrap();
+    let (new, old) = (dir.path().join("new.redb"), dir.path().join("old.redb"));
+
+    // Every kind of row: entities with versions, a revoke of a grant that
+    // never was (a version without an entity), presence (no version).
+    let clock = Arc::new(FixedClock(t("2026-06-01T00:00:00Z")));
+    let mut p = Processor::new(EmbeddedStore::open(&new).unwrap(), clock).unwrap();
+    let mut events = setup_events();
+    events.push(Event::Entry(entry(
+        "s1",
+        "2026-03-02T10:00:00Z",
+        "d",
+        "c\\u0000",
+        "in",
+    )));
+    let out = p.process(&events, vec![]).unwrap();
+    p.commit(&out).unwrap();
+    let want = p.store().load().unwrap();
+    assert!(want.is_inside("e/1", "z"));
+    drop(p);
+
+    // The same rows in the older tables, read off the documented layout:
+    // key = kind byte, first id's length (u32 LE), first id, second id;
+    // value = flags (1: version, 2: entity), version (i64 LE), entity.
+    let written: Vec<(Vec<u8>, Vec<u8>)> = {
+        let db = redb::Database::open(&new).unwrap();
+        let txn = db.begin_read().unwrap();
+        let table = txn.open_table(rows).unwrap();
+        table
+            .iter()
+            .unwrap()
+            .map(|r| {
+                let (k, v) = r.unwrap();
+                (k.value().to_vec(), v.value().to_vec())
+            })
+            .collect()
+    };
+    assert!(written.len() >= 7, "{} rows", written.len());
+    {
+        let db = redb::Database::create(&old).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut entities = txn.open_table(legacy_entities).unwrap();
+            let mut versions = txn.open_table(legacy_versions).unwrap();
+            for (k, v) in &written {
+                let len = u32::from_le_bytes(k[1..5].try_into().unwrap()) as usize;
+                let a = std::str::from_utf8(&k[5..5 + len]).unwrap();
+                let b = std::str::from_utf8(&k[5 + len..]).unwrap();
+                let key = (kinds[k[0] as usize], a, b);
+                let mut rest = &v[1..];
+                if v[0] & 1 != 0 {
+                    versions
+                        .insert(key, i64::from_le_bytes(rest[..8].try_into().unwrap()))
+                        .unwrap();
+                    rest = &rest[8..];
+                }
+                if v[0] & 2 != 0 {
+                    entities.insert(key, rest).unwrap();
+                } else {
+                    assert!(rest.is_empty());
+                }
+            }
+        }
+        txn.commit().unwrap();
+    }
+
+    for _ in 0..2 {
+        let s = EmbeddedStore::open(&old).unwrap();
+        assert_eq!(s.load().unwrap(), want);
+    }
+    let db = redb::Database::open(&old).unwrap();
+    let txn = db.begin_read().unwrap();
+    let names: Vec<String> = txn
+        .list_tables()
+        .unwrap()
+        .map(|t| t.name().to_string())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n == "entities" || n == "versions"),
+        "{names:?}"
+    );
+    let converted: Vec<(Vec<u8>, Vec<u8>)> = txn
+        .open_table(rows)
+        .unwrap()
+        .iter()
+        .unwrap()
+        .map(|r| {
+            let (k, v) = r.unwrap();
+            (k.value().to_vec(), v.value().to_vec())
+        })
+        .collect();
+    assert_eq!(converted, written);
+}
+
 /// The batch path (a Lambda-style run against the embedded store) sees the
 /// ids `accesslake ingest` recorded in its sorted runs, and does not decide
 /// them again.

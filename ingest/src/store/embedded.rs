@@ -52,10 +52,15 @@ const ADMIN_IDS: TableDefinition<u128, ()> = TableDefinition::new("admin_event_k
 const LEGACY_ENTRY_IDS: TableDefinition<&str, ()> = TableDefinition::new("entry_event_ids");
 const LEGACY_ADMIN_IDS: TableDefinition<&str, ()> = TableDefinition::new("admin_event_ids");
 const REJECTED_KEYS: TableDefinition<&str, ()> = TableDefinition::new("rejected_keys");
-/// (kind, id, second id or "") → encoded entity
-const ENTITIES: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("entities");
-/// (kind, id, second id or "") → last applied occurred_at
-const VERSIONS: TableDefinition<(&str, &str, &str), i64> = TableDefinition::new("versions");
+/// [`entity_key`] → [`entity_value`]: each entity with its last applied
+/// version, in one row, so a change is one insert.
+const ENTITY_STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("entity_state");
+/// The entity tables of stores written before versions were kept with their
+/// entity ((kind, id, second id or "") → encoded entity, and → version);
+/// merged into [`ENTITY_STATE`] the first time such a store is opened.
+const LEGACY_ENTITIES: TableDefinition<(&str, &str, &str), &[u8]> =
+    TableDefinition::new("entities");
+const LEGACY_VERSIONS: TableDefinition<(&str, &str, &str), i64> = TableDefinition::new("versions");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// The batch path ([`BatchStore`]) keeps each outcome so a redelivery gets it back.
 const DECISIONS: TableDefinition<&str, &str> = TableDefinition::new("entry_decisions");
@@ -185,8 +190,7 @@ impl EmbeddedStore {
             ENTRY_INDEX.create(&txn)?;
             ADMIN_INDEX.create(&txn)?;
             txn.open_table(REJECTED_KEYS)?;
-            txn.open_table(ENTITIES)?;
-            txn.open_table(VERSIONS)?;
+            txn.open_table(ENTITY_STATE)?;
             txn.open_table(DECISIONS)?;
             txn.open_table(ADMIN_RECORDS)?;
             let mut meta = txn.open_table(META)?;
@@ -219,6 +223,7 @@ impl EmbeddedStore {
             .map(|half| u64::from_le_bytes(half.try_into().unwrap_or_default()));
         let ids = IdHasher(a, b);
         migrate_legacy_ids(&txn, ids)?;
+        migrate_legacy_entities(&txn)?;
         txn.commit()?;
         let read = db.begin_read()?;
         let entry_index = IdIndex::load(&read, ENTRY_INDEX)?;
@@ -412,6 +417,146 @@ fn migrate_legacy_ids(txn: &redb::WriteTransaction, ids: IdHasher) -> Result<()>
     Ok(())
 }
 
+/// Merges the entity and version tables of a store written before versions
+/// were kept with their entity into [`ENTITY_STATE`], once, inside the
+/// opening transaction. The state is small (one row per entity and per
+/// person inside a zone), so the rows are gathered in memory first.
+fn migrate_legacy_entities(txn: &redb::WriteTransaction) -> Result<()> {
+    let names: Vec<String> = txn.list_tables()?.map(|t| t.name().to_string()).collect();
+    let has = |t: &str| names.iter().any(|n| n == t);
+    if !has(LEGACY_ENTITIES.name()) && !has(LEGACY_VERSIONS.name()) {
+        return Ok(());
+    }
+    type Row = (Option<i64>, Option<Vec<u8>>);
+    let mut rows: std::collections::BTreeMap<Vec<u8>, Row> = Default::default();
+    let mut key = Vec::new();
+    if has(LEGACY_ENTITIES.name()) {
+        for row in txn.open_table(LEGACY_ENTITIES)?.iter()? {
+            let (k, v) = row?;
+            let (kind, a, b) = k.value();
+            entity_key(&mut key, kind, a, b)?;
+            rows.entry(key.clone()).or_default().1 = Some(v.value().to_vec());
+        }
+        txn.delete_table(LEGACY_ENTITIES)?;
+    }
+    if has(LEGACY_VERSIONS.name()) {
+        for row in txn.open_table(LEGACY_VERSIONS)?.iter()? {
+            let (k, v) = row?;
+            let (kind, a, b) = k.value();
+            entity_key(&mut key, kind, a, b)?;
+            rows.entry(key.clone()).or_default().0 = Some(v.value());
+        }
+        txn.delete_table(LEGACY_VERSIONS)?;
+    }
+    let mut table = txn.open_table(ENTITY_STATE)?;
+    let mut value = Vec::new();
+    for (key, (version, payload)) in &rows {
+        entity_value(&mut value, *version, payload.as_deref());
+        table.insert(key.as_slice(), value.as_slice())?;
+    }
+    Ok(())
+}
+
+/// Entity kinds as stored: a key's first byte is the kind's place here.
+const ENTITY_KINDS: [&str; 6] = ["zone", "door", "employee", "card", "grant", "presence"];
+
+/// The key of an entity row, into `out`: the kind's byte, the first id's
+/// length (4 bytes, little-endian), the first id, then the second (or
+/// nothing). Byte strings compare with one `memcmp`, where a tuple of
+/// strings is taken apart field by field at every comparison of a search.
+/// A kind not in [`ENTITY_KINDS`] (only a damaged older store has one) is
+/// an error.
+fn entity_key(out: &mut Vec<u8>, kind: &str, a: &str, b: &str) -> Result<()> {
+    let tag = ENTITY_KINDS
+        .iter()
+        .position(|k| *k == kind)
+        .ok_or_else(|| Error::Corrupt {
+            kind: "entity key",
+            detail: format!("unknown kind {kind:?}"),
+        })?;
+    out.clear();
+    out.push(tag as u8);
+    out.extend_from_slice(&(a.len() as u32).to_le_bytes());
+    out.extend_from_slice(a.as_bytes());
+    out.extend_from_slice(b.as_bytes());
+    Ok(())
+}
+
+fn parse_entity_key(key: &[u8]) -> Result<(&'static str, &str, &str)> {
+    let damaged = || Error::Corrupt {
+        kind: "entity key",
+        detail: format!("{} bytes that are not an entity key", key.len()),
+    };
+    let (&tag, rest) = key.split_first().ok_or_else(damaged)?;
+    let kind = *ENTITY_KINDS.get(tag as usize).ok_or_else(damaged)?;
+    let (len, ids) = rest.split_first_chunk::<4>().ok_or_else(damaged)?;
+    let len = u32::from_le_bytes(*len) as usize;
+    if ids.len() < len {
+        return Err(damaged());
+    }
+    let (a, b) = ids.split_at(len);
+    match (std::str::from_utf8(a), std::str::from_utf8(b)) {
+        (Ok(a), Ok(b)) => Ok((kind, a, b)),
+        _ => Err(damaged()),
+    }
+}
+
+/// Flags of an entity row's first byte.
+const HAS_VERSION: u8 = 1;
+const HAS_VALUE: u8 = 2;
+
+/// The value of an entity row, into `out`: a flags byte, the version (8
+/// bytes, little-endian) when there is one, then the encoded entity when
+/// it exists. A revoked grant keeps its version without a value; presence
+/// has a value (empty) without a version.
+fn entity_value(out: &mut Vec<u8>, version: Option<i64>, payload: Option<&[u8]>) {
+    out.clear();
+    let flags = version.map_or(0, |_| HAS_VERSION) | payload.map_or(0, |_| HAS_VALUE);
+    out.push(flags);
+    if let Some(v) = version {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    if let Some(p) = payload {
+        out.extend_from_slice(p);
+    }
+}
+
+/// The version and encoded entity of an entity row.
+fn parse_entity_value(value: &[u8]) -> Result<(Option<i64>, Option<&[u8]>)> {
+    let damaged = || Error::Corrupt {
+        kind: "entity row",
+        detail: format!("{} bytes that are not an entity row", value.len()),
+    };
+    let (&flags, mut rest) = value.split_first().ok_or_else(damaged)?;
+    if flags & !(HAS_VERSION | HAS_VALUE) != 0 {
+        return Err(damaged());
+    }
+    let mut version = None;
+    if flags & HAS_VERSION != 0 {
+        let (v, after) = rest.split_first_chunk::<8>().ok_or_else(damaged)?;
+        version = Some(i64::from_le_bytes(*v));
+        rest = after;
+    }
+    match flags & HAS_VALUE != 0 {
+        true => Ok((version, Some(rest))),
+        false if rest.is_empty() => Ok((version, None)),
+        false => Err(damaged()),
+    }
+}
+
+/// Reads one entity row into `state`: the entity if it exists, its version
+/// if it has one.
+fn read_entity(state: &mut State, kind: &str, a: &str, b: &str, value: &[u8]) -> Result<()> {
+    let (version, payload) = parse_entity_value(value)?;
+    if let Some(p) = payload {
+        codec::decode_into(state, kind, a, b, p)?;
+    }
+    if let Some(v) = version {
+        state.versions.insert(codec::entity_ref(kind, a, b)?, v);
+    }
+    Ok(())
+}
+
 /// Syncs the folder of a state file and the folder above, so a new file's
 /// name (and its new folder's) survives a power loss along with the
 /// commits written into it.
@@ -461,17 +606,10 @@ impl StateStore for EmbeddedStore {
     fn load(&self) -> Result<State> {
         let txn = self.db.begin_read()?;
         let mut state = State::default();
-        for row in txn.open_table(ENTITIES)?.iter()? {
+        for row in txn.open_table(ENTITY_STATE)?.iter()? {
             let (k, v) = row?;
-            let (kind, a, b) = k.value();
-            codec::decode_into(&mut state, kind, a, b, v.value())?;
-        }
-        for row in txn.open_table(VERSIONS)?.iter()? {
-            let (k, v) = row?;
-            let (kind, a, b) = k.value();
-            state
-                .versions
-                .insert(codec::entity_ref(kind, a, b)?, v.value());
+            let (kind, a, b) = parse_entity_key(k.value())?;
+            read_entity(&mut state, kind, a, b, v.value())?;
         }
         Ok(state)
     }
@@ -516,18 +654,22 @@ impl StateStore for EmbeddedStore {
             for k in c.rejected_keys {
                 rejected.insert(k.as_str(), ())?;
             }
-            let mut entities = txn.open_table(ENTITIES)?;
-            let mut versions = txn.open_table(VERSIONS)?;
+            let mut entities = txn.open_table(ENTITY_STATE)?;
+            let (mut key, mut value) = (Vec::new(), Vec::new());
             for e in c.dirty {
                 let (a, b) = e.key();
-                let key = (e.kind(), a, b);
-                match codec::encode(c.state, e) {
-                    Some(v) => entities.insert(key, v.as_slice())?,
-                    None => entities.remove(key)?,
-                };
-                // Presence has no version; every other entity carries its own.
-                if let Some(&v) = c.state.versions.get(e) {
-                    versions.insert(key, v)?;
+                entity_key(&mut key, e.kind(), a, b)?;
+                // Presence has no version; every other entity carries its
+                // own, kept when the entity is gone (a revoked grant).
+                let version = c.state.versions.get(e).copied();
+                match (codec::encode(c.state, e), version) {
+                    (None, None) => {
+                        entities.remove(key.as_slice())?;
+                    }
+                    (payload, version) => {
+                        entity_value(&mut value, version, payload.as_deref());
+                        entities.insert(key.as_slice(), value.as_slice())?;
+                    }
                 }
             }
             txn.open_table(META)?.remove(META_PENDING)?;
@@ -588,16 +730,13 @@ impl BatchStore for EmbeddedStore {
 
     async fn load_into(&self, keys: &[EntityRef], state: &mut State) -> Result<()> {
         let txn = self.db.begin_read()?;
-        let entities = txn.open_table(ENTITIES)?;
-        let versions = txn.open_table(VERSIONS)?;
+        let entities = txn.open_table(ENTITY_STATE)?;
+        let mut key = Vec::new();
         for e in keys {
             let (a, b) = e.key();
-            let key = (e.kind(), a, b);
-            if let Some(v) = entities.get(key)? {
-                codec::decode_into(state, e.kind(), a, b, v.value())?;
-            }
-            if let Some(v) = versions.get(key)? {
-                state.versions.insert(e.clone(), v.value());
+            entity_key(&mut key, e.kind(), a, b)?;
+            if let Some(v) = entities.get(key.as_slice())? {
+                read_entity(state, e.kind(), a, b, v.value())?;
             }
         }
         Ok(())
@@ -641,8 +780,7 @@ struct BatchTables<'t> {
     entry_ids: redb::Table<'t, u128, ()>,
     admin: redb::Table<'t, &'static str, &'static str>,
     admin_ids: redb::Table<'t, u128, ()>,
-    entities: redb::Table<'t, (&'static str, &'static str, &'static str), &'static [u8]>,
-    versions: redb::Table<'t, (&'static str, &'static str, &'static str), i64>,
+    entities: redb::Table<'t, &'static [u8], &'static [u8]>,
     /// Ids recorded by `accesslake ingest`, read only here.
     entry_blocks: redb::Table<'t, (u64, u128), &'static [u8]>,
     admin_blocks: redb::Table<'t, (u64, u128), &'static [u8]>,
@@ -656,8 +794,7 @@ impl<'t> BatchTables<'t> {
             entry_ids: txn.open_table(ENTRY_IDS)?,
             admin: txn.open_table(ADMIN_RECORDS)?,
             admin_ids: txn.open_table(ADMIN_IDS)?,
-            entities: txn.open_table(ENTITIES)?,
-            versions: txn.open_table(VERSIONS)?,
+            entities: txn.open_table(ENTITY_STATE)?,
             entry_blocks: ENTRY_INDEX.open_blocks_mut(txn)?,
             admin_blocks: ADMIN_INDEX.open_blocks_mut(txn)?,
             store,
@@ -677,15 +814,21 @@ impl<'t> BatchTables<'t> {
                     return Ok(Some(format!("event {id} already decided")));
                 }
                 if let Some(p) = presence {
-                    let key = ("presence", p.employee_id.as_str(), p.zone_id.as_str());
-                    let inside = self.entities.get(key)?.is_some();
+                    let mut key = Vec::new();
+                    entity_key(&mut key, "presence", &p.employee_id, &p.zone_id)?;
+                    let inside = match self.entities.get(key.as_slice())? {
+                        Some(v) => parse_entity_value(v.value())?.1.is_some(),
+                        None => false,
+                    };
                     if inside == p.inside {
                         return Ok(Some("presence already changed".into()));
                     }
                     if p.inside {
-                        self.entities.insert(key, [].as_slice())?;
+                        let mut value = Vec::new();
+                        entity_value(&mut value, None, Some(&[]));
+                        self.entities.insert(key.as_slice(), value.as_slice())?;
                     } else {
-                        self.entities.remove(key)?;
+                        self.entities.remove(key.as_slice())?;
                     }
                 }
                 self.decisions
@@ -702,19 +845,18 @@ impl<'t> BatchTables<'t> {
                 }
                 if let Some(e) = entity {
                     let (a, b) = e.entity.key();
-                    let key = (e.entity.kind(), a, b);
-                    if self
-                        .versions
-                        .get(key)?
-                        .is_some_and(|v| v.value() > e.version)
-                    {
+                    let mut key = Vec::new();
+                    entity_key(&mut key, e.entity.kind(), a, b)?;
+                    let stored = match self.entities.get(key.as_slice())? {
+                        Some(v) => parse_entity_value(v.value())?.0,
+                        None => None,
+                    };
+                    if stored.is_some_and(|v| v > e.version) {
                         return Ok(Some("entity has a newer version".into()));
                     }
-                    match &e.value {
-                        Some(v) => self.entities.insert(key, v.as_slice())?,
-                        None => self.entities.remove(key)?,
-                    };
-                    self.versions.insert(key, e.version)?;
+                    let mut value = Vec::new();
+                    entity_value(&mut value, Some(e.version), e.value.as_deref());
+                    self.entities.insert(key.as_slice(), value.as_slice())?;
                 }
                 self.admin
                     .insert(id, outcome::encode_admin(record).as_str())?;
@@ -728,7 +870,57 @@ impl<'t> BatchTables<'t> {
 #[cfg(test)]
 mod tests {
     use super::sort_by_hash;
+    use super::{entity_key, entity_value, parse_entity_key, parse_entity_value};
     use proptest::prelude::*;
+
+    #[test]
+    fn damaged_entity_rows_are_errors_not_entities() {
+        assert!(entity_key(&mut Vec::new(), "badge", "b1", "").is_err());
+        for key in [
+            &b""[..],
+            b"\x06\x00\x00\x00\x00",
+            b"\x00\x01\x00",
+            b"\x00\x09\x00\x00\x00ab",
+            b"\x00\x01\x00\x00\x00\xff",
+        ] {
+            assert!(parse_entity_key(key).is_err(), "{key:?}");
+        }
+        for value in [
+            &b""[..],
+            b"\x04",
+            b"\x01\x00\x00",
+            b"\x00x",
+            b"\x01\x00\x00\x00\x00\x00\x00\x00\x00x",
+        ] {
+            assert!(parse_entity_value(value).is_err(), "{value:?}");
+        }
+    }
+
+    proptest! {
+        /// Keys and values read back as written, and keys of different
+        /// entities differ (a first id that ends like a second begins
+        /// included).
+        #[test]
+        fn entity_rows_round_trip(
+            kind in 0usize..6,
+            a in "[a-z/\\x00é]{0,6}",
+            b in "[a-z/\\x00é]{0,6}",
+            other in ("[a-z/]{0,6}", "[a-z/]{0,6}"),
+            version in proptest::option::of(any::<i64>()),
+            payload in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..20)),
+        ) {
+            let kind = super::ENTITY_KINDS[kind];
+            let mut key = Vec::new();
+            entity_key(&mut key, kind, &a, &b).unwrap();
+            prop_assert_eq!(parse_entity_key(&key).unwrap(), (kind, a.as_str(), b.as_str()));
+            let mut other_key = Vec::new();
+            entity_key(&mut other_key, kind, &other.0, &other.1).unwrap();
+            prop_assert_eq!(key == other_key, (a.as_str(), b.as_str()) == (other.0.as_str(), other.1.as_str()));
+            let mut value = Vec::new();
+            entity_value(&mut value, version, payload.as_deref());
+            prop_assert_eq!(parse_entity_value(&value).unwrap(), (version, payload.as_deref()));
+        }
+    }
 
     proptest! {
         /// The same order as `sort_unstable`, for uniform keys, for keys
