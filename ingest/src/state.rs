@@ -294,11 +294,21 @@ pub struct State {
     syms: Symbols,
     hints: Hints,
     grants: Map<Pair, Grant>,
-    /// (employee, zone) pairs where the employee is inside the zone.
-    inside: Set<Pair>,
+    /// Presence of each (employee, zone) pair ever inside: [`INSIDE`], and
+    /// [`MOVED`] when it changed an odd number of times since the last
+    /// [`State::take_dirty`]. One lookup reads or changes both.
+    presence: Map<Pair, u8>,
+    /// Pairs whose [`MOVED`] was set, some since cleared again.
+    moved: Vec<Pair>,
+    /// Pairs with [`INSIDE`] set.
+    inside_count: usize,
     dirty: Set<EntityRef>,
-    dirty_presence: Set<Pair>,
 }
+
+/// [`State`]'s presence flags: the employee is inside the zone.
+const INSIDE: u8 = 1;
+/// The presence changed since the store last had it.
+const MOVED: u8 = 2;
 
 /// Two states are equal when they hold the same entities, whatever order
 /// their ids were interned in.
@@ -375,14 +385,15 @@ impl State {
     }
 
     pub(crate) fn is_inside_pair(&self, pair: Pair) -> bool {
-        self.inside.contains(&pair)
+        self.presence.get(&pair).is_some_and(|f| f & INSIDE != 0)
     }
 
     /// Every (employee_id, zone_id) marked inside, in no particular order.
     pub fn presence(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.inside
+        self.presence
             .iter()
-            .map(|&Pair(e, z)| (self.syms.name(e), self.syms.name(z)))
+            .filter(|&(_, f)| f & INSIDE != 0)
+            .map(|(&Pair(e, z), _)| (self.syms.name(e), self.syms.name(z)))
     }
 
     /// Marks or clears presence of an employee in a zone.
@@ -399,23 +410,40 @@ impl State {
 
     /// [`State::set_inside`] for a pair already interned.
     pub(crate) fn set_inside_pair(&mut self, pair: Pair, inside: bool) {
-        let changed = if inside {
-            self.inside.insert(pair)
+        // A pair never inside has nothing to clear: no entry is made.
+        let flags = if inside {
+            self.presence.entry(pair).or_insert(0)
         } else {
-            self.inside.remove(&pair)
+            match self.presence.get_mut(&pair) {
+                Some(f) => f,
+                None => return,
+            }
         };
+        if (*flags & INSIDE != 0) == inside {
+            return;
+        }
         // Presence is only in or out: a pair that changed an even number of
         // times since the last commit is back where the store has it. Over a
         // chunk of a day or more, that is most people's every zone.
-        if changed && !self.dirty_presence.remove(&pair) {
-            self.dirty_presence.insert(pair);
+        *flags ^= INSIDE | MOVED;
+        if *flags & MOVED != 0 {
+            self.moved.push(pair);
+        }
+        if inside {
+            self.inside_count += 1;
+        } else {
+            self.inside_count -= 1;
         }
     }
 
     /// Adds a stored presence while loading (not a change to persist).
     pub(crate) fn load_presence(&mut self, employee_id: &str, zone_id: &str) {
         let pair = self.intern_pair(employee_id, zone_id);
-        self.inside.insert(pair);
+        let flags = self.presence.entry(pair).or_insert(0);
+        if *flags & INSIDE == 0 {
+            *flags |= INSIDE;
+            self.inside_count += 1;
+        }
     }
 
     /// Adds a stored grant while loading (not a change to persist).
@@ -514,9 +542,19 @@ impl State {
     /// are persisted with their entity and listed under it).
     pub fn take_dirty(&mut self) -> Vec<EntityRef> {
         let mut v: Vec<EntityRef> = self.dirty.drain().collect();
-        v.extend(self.dirty_presence.drain().map(|Pair(e, z)| {
-            EntityRef::Presence(self.syms.name(e).to_string(), self.syms.name(z).to_string())
-        }));
+        for pair in self.moved.drain(..) {
+            // A pair listed twice, or moved back since, has MOVED clear.
+            if let Some(flags) = self.presence.get_mut(&pair)
+                && *flags & MOVED != 0
+            {
+                *flags &= !MOVED;
+                let Pair(e, z) = pair;
+                v.push(EntityRef::Presence(
+                    self.syms.name(e).to_string(),
+                    self.syms.name(z).to_string(),
+                ));
+            }
+        }
         v.sort();
         v.dedup();
         v
@@ -529,7 +567,7 @@ impl State {
 
     /// Number of (employee, zone) pairs marked inside.
     pub fn presence_count(&self) -> usize {
-        self.inside.len()
+        self.inside_count
     }
 }
 
@@ -710,11 +748,21 @@ mod tests {
         );
         assert_eq!(s.presence().collect::<Vec<_>>().len(), 2);
         assert!(s.is_inside("e1", "z1") && s.is_inside("e3", "z1"));
+        assert_eq!(s.presence_count(), 2);
         assert!(s.take_dirty().is_empty());
+        // A pair listed by the last take is listed again at its next change.
+        s.set_inside("e1", "z1", false);
+        assert_eq!(
+            s.take_dirty(),
+            [EntityRef::Presence("e1".into(), "z1".into())]
+        );
+        assert_eq!(s.presence_count(), 1);
         // Loading is not a change.
+        s.load_presence("e9", "z9");
         s.load_presence("e9", "z9");
         s.load_grant(grant("e9", "z9"));
         assert!(s.take_dirty().is_empty());
+        assert_eq!(s.presence_count(), 2);
         s.remove_grant("e9", "z9");
         s.remove_grant("e9", "z9");
         assert_eq!(s.take_dirty(), [EntityRef::Grant("e9".into(), "z9".into())]);
