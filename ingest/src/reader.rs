@@ -252,3 +252,102 @@ impl<'c> Merge<'c> {
 pub fn stream<R: Read + Send + 'static>(name: &str, r: R) -> (String, Box<dyn BufRead + Send>) {
     (name.to_string(), Box::new(BufReader::new(r)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::io::Cursor;
+
+    /// Each line as the reader must give it, read off the bytes directly.
+    fn expected(data: &[u8]) -> Vec<String> {
+        let mut lines: Vec<&[u8]> = data.split(|&c| c == b'\n').collect();
+        if data.is_empty() || data.ends_with(b"\n") {
+            lines.pop();
+        }
+        let mut out = Vec::new();
+        for (n, full) in lines.into_iter().enumerate() {
+            let line_no = n as u64 + 1;
+            let line = match full.strip_suffix(b"\r") {
+                Some(l) if full.len() <= MAX_RECORD_BYTES + 1 => l,
+                _ => full,
+            };
+            let item = if line.len() > MAX_RECORD_BYTES {
+                Some(Line::Rejected {
+                    line_no,
+                    error: format!(
+                        "line is {} bytes, over the {MAX_RECORD_BYTES}-byte limit",
+                        line.len()
+                    ),
+                    raw: line[..MAX_RECORD_BYTES].to_vec(),
+                })
+            } else {
+                match parse_line(line) {
+                    Ok(None) => None,
+                    Ok(Some(ev)) => Some(Line::Event(ev)),
+                    Err(e) => Some(Line::Rejected {
+                        line_no,
+                        error: e.0,
+                        raw: line.to_vec(),
+                    }),
+                }
+            };
+            out.extend(item.map(|i| format!("{i:?}")));
+        }
+        out
+    }
+
+    fn line() -> impl Strategy<Value = Vec<u8>> {
+        let entry = |id: u32| {
+            format!(
+                r#"{{"event_id":"e{id}","occurred_at":"2026-03-02T08:00:00.000Z","door_id":"d","card_id":"c","direction":"in"}}"#
+            )
+            .into_bytes()
+        };
+        let long = |n: usize, last: u8| {
+            let mut l = vec![b'x'; n - 1];
+            l.push(last);
+            l
+        };
+        prop_oneof![
+            4 => any::<u32>().prop_map(entry),
+            1 => Just(b"".to_vec()),
+            1 => Just(b"  \t".to_vec()),
+            1 => Just(b"{oops".to_vec()),
+            1 => Just(b"{oops\r".to_vec()),
+            1 => Just(b"{\"event_id\":\"\xff\"}".to_vec()),
+            1 => any::<u32>().prop_map(move |id| [entry(id), b"\r".to_vec()].concat()),
+            1 => Just(long(MAX_RECORD_BYTES, b'x')),
+            1 => Just(long(MAX_RECORD_BYTES + 1, b'\r')),
+            1 => Just(long(MAX_RECORD_BYTES + 1, b'x')),
+            1 => Just(long(MAX_RECORD_BYTES + 2, b'\r')),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Lines come out as the bytes say, with their line numbers,
+        /// whatever the buffer's size: lines and `\r\n` split across
+        /// refills of a small buffer, lines at, just over and over the
+        /// record limit (`\r` included or not), blank and bad lines.
+        #[test]
+        fn lines_are_read_the_same_whatever_the_buffer(
+            lines in proptest::collection::vec(line(), 0..12),
+            trailing_newline in any::<bool>(),
+            capacity in prop_oneof![1usize..9, Just(64usize), Just(1 << 16), Just(1 << 20)],
+        ) {
+            let mut data = lines.join(&b'\n');
+            if trailing_newline && !data.is_empty() {
+                data.push(b'\n');
+            }
+            let mut reader = JsonlReader::new(BufReader::with_capacity(capacity, Cursor::new(data.clone())));
+            let mut got = Vec::new();
+            while let Some(item) = reader.next_line().unwrap() {
+                got.push(format!("{item:?}"));
+            }
+            prop_assert_eq!(got, expected(&data));
+            prop_assert_eq!(reader.bytes_read(), data.len() as u64);
+        }
+    }
+}
