@@ -321,6 +321,24 @@ fn embedded_store_moves_string_ids_of_an_older_store_into_the_keyed_index() {
     );
 }
 
+/// An embedded store at `path` after the setup events and a granted scan
+/// (`s1`, `e/1` into `z`), committed as `accesslake ingest` commits a chunk.
+fn ingested(path: &std::path::Path) -> Processor<EmbeddedStore> {
+    let clock = Arc::new(FixedClock(t("2026-06-01T00:00:00Z")));
+    let mut p = Processor::new(EmbeddedStore::open(path).unwrap(), clock).unwrap();
+    let mut events = setup_events();
+    events.push(Event::Entry(entry(
+        "s1",
+        "2026-03-02T10:00:00Z",
+        "d",
+        "c\\u0000",
+        "in",
+    )));
+    let out = p.process(&events, vec![]).unwrap();
+    p.commit(&out).unwrap();
+    p
+}
+
 /// A store written before versions were kept with their entity (an
 /// `entities` and a `versions` table, keyed by (kind, id, second id)) is
 /// converted the first time it is opened: the same state, in the rows a
@@ -339,18 +357,7 @@ fn embedded_store_merges_the_entity_and_version_tables_of_an_older_store() {
 
     // Every kind of row: entities with versions, a revoke of a grant that
     // never was (a version without an entity), presence (no version).
-    let clock = Arc::new(FixedClock(t("2026-06-01T00:00:00Z")));
-    let mut p = Processor::new(EmbeddedStore::open(&new).unwrap(), clock).unwrap();
-    let mut events = setup_events();
-    events.push(Event::Entry(entry(
-        "s1",
-        "2026-03-02T10:00:00Z",
-        "d",
-        "c\\u0000",
-        "in",
-    )));
-    let out = p.process(&events, vec![]).unwrap();
-    p.commit(&out).unwrap();
+    let p = ingested(&new);
     let want = p.store().load().unwrap();
     assert!(want.is_inside("e/1", "z"));
     drop(p);
@@ -435,23 +442,7 @@ fn embedded_store_merges_the_entity_and_version_tables_of_an_older_store() {
 async fn ids_decided_by_ingest_are_known_to_the_batch_path() {
     use accesslake_ingest::BatchStore;
     let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(FixedClock(t("2026-06-01T00:00:00Z")));
-    let mut p = Processor::new(
-        EmbeddedStore::open(&dir.path().join("state.redb")).unwrap(),
-        clock,
-    )
-    .unwrap();
-    let mut events = setup_events();
-    events.push(Event::Entry(entry(
-        "s1",
-        "2026-03-02T10:00:00Z",
-        "d",
-        "c",
-        "in",
-    )));
-    let out = p.process(&events, vec![]).unwrap();
-    p.commit(&out).unwrap();
-
+    let p = ingested(&dir.path().join("state.redb"));
     let store = p.store();
     let err = store.decisions(&["s1"]).await.unwrap_err();
     assert!(
