@@ -222,8 +222,9 @@ impl EmbeddedStore {
         let [a, b] = [&id_hash_key[..8], &id_hash_key[8..]]
             .map(|half| u64::from_le_bytes(half.try_into().unwrap_or_default()));
         let ids = IdHasher(a, b);
-        migrate_legacy_ids(&txn, ids)?;
-        migrate_legacy_entities(&txn)?;
+        let tables: Vec<String> = txn.list_tables()?.map(|t| t.name().to_string()).collect();
+        migrate_legacy_ids(&txn, ids, &tables)?;
+        migrate_legacy_entities(&txn, &tables)?;
         txn.commit()?;
         let read = db.begin_read()?;
         let entry_index = IdIndex::load(&read, ENTRY_INDEX)?;
@@ -399,10 +400,14 @@ impl EmbeddedStore {
 
 /// Moves the string id tables of a store written before ids were hashed into
 /// the keyed tables, once, inside the opening transaction.
-fn migrate_legacy_ids(txn: &redb::WriteTransaction, ids: IdHasher) -> Result<()> {
-    let names: Vec<String> = txn.list_tables()?.map(|t| t.name().to_string()).collect();
+/// `tables` holds the names of the store's tables.
+fn migrate_legacy_ids(
+    txn: &redb::WriteTransaction,
+    ids: IdHasher,
+    tables: &[String],
+) -> Result<()> {
     for (legacy, keyed) in [(LEGACY_ENTRY_IDS, ENTRY_IDS), (LEGACY_ADMIN_IDS, ADMIN_IDS)] {
-        if !names.iter().any(|n| n == legacy.name()) {
+        if !tables.iter().any(|n| n == legacy.name()) {
             continue;
         }
         {
@@ -421,9 +426,8 @@ fn migrate_legacy_ids(txn: &redb::WriteTransaction, ids: IdHasher) -> Result<()>
 /// were kept with their entity into [`ENTITY_STATE`], once, inside the
 /// opening transaction. The state is small (one row per entity and per
 /// person inside a zone), so the rows are gathered in memory first.
-fn migrate_legacy_entities(txn: &redb::WriteTransaction) -> Result<()> {
-    let names: Vec<String> = txn.list_tables()?.map(|t| t.name().to_string()).collect();
-    let has = |t: &str| names.iter().any(|n| n == t);
+fn migrate_legacy_entities(txn: &redb::WriteTransaction, tables: &[String]) -> Result<()> {
+    let has = |t: &str| tables.iter().any(|n| n == t);
     if !has(LEGACY_ENTITIES.name()) && !has(LEGACY_VERSIONS.name()) {
         return Ok(());
     }
