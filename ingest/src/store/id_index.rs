@@ -372,6 +372,7 @@ impl Filter {
         })
     }
 
+    #[inline(always)]
     fn insert(&mut self, key: u128) {
         let b = self.block(key);
         let block = &mut self.blocks[b];
@@ -408,36 +409,38 @@ fn stored_key(block: &[u8], at: usize) -> u128 {
     u128::from_le_bytes(b)
 }
 
-/// One stored block of a run, read for a lookup.
-struct Block {
-    keys: Vec<u8>,
+/// One stored block of a run, read for a lookup: its bytes where the
+/// table holds them, not copied (a block is 16 KiB, and a lookup that the
+/// filter passes reads one to find one key).
+struct Block<'a> {
+    keys: redb::AccessGuard<'a, &'static [u8]>,
 }
 
-impl Block {
+impl<'a> Block<'a> {
     /// The block of `run` whose range may hold `key`: the last one whose
     /// first key is not above it.
     fn holding(
-        blocks: &impl ReadableTable<(u64, u128), &'static [u8]>,
+        blocks: &'a impl ReadableTable<(u64, u128), &'static [u8]>,
         run: u64,
         key: u128,
-    ) -> Result<Option<Block>> {
+    ) -> Result<Option<Block<'a>>> {
         let Some(row) = blocks.range((run, 0)..=(run, key))?.next_back() else {
             return Ok(None);
         };
-        let (_, v) = row?;
-        let keys = v.value().to_vec();
-        if keys.is_empty() || !keys.len().is_multiple_of(16) {
+        let (_, keys) = row?;
+        let len = keys.value().len();
+        if len == 0 || !len.is_multiple_of(16) {
             return Err(corrupt(format!("run {run} has a damaged block")));
         }
         Ok(Some(Block { keys }))
     }
 
     fn len(&self) -> usize {
-        self.keys.len() / 16
+        self.keys.value().len() / 16
     }
 
     fn key(&self, i: usize) -> u128 {
-        stored_key(&self.keys, i * 16)
+        stored_key(self.keys.value(), i * 16)
     }
 
     /// Whether `key` lies between this block's first and last keys.
@@ -497,7 +500,9 @@ impl<'t> RunWriter<'t> {
         })
     }
 
-    /// Adds the next key; keys come in increasing order.
+    /// Adds the next key; keys come in increasing order. Inlined into the
+    /// merge's loop, which pushes every key of the runs it merges.
+    #[inline(always)]
     fn push(&mut self, key: u128) -> Result<()> {
         if self.block.is_empty() {
             self.first = key;
@@ -511,6 +516,7 @@ impl<'t> RunWriter<'t> {
         Ok(())
     }
 
+    #[inline(never)]
     fn flush(&mut self) -> Result<()> {
         if !self.block.is_empty() {
             self.blocks
@@ -562,27 +568,37 @@ struct RunKeys {
 }
 
 impl Source<'_> {
+    #[inline(always)]
     fn next_key(&mut self) -> Result<Option<u128>> {
         match self {
             Source::Slice(it) => Ok(it.next().copied()),
             Source::Run(r) => {
-                if r.at == r.block.len() {
-                    let Some(row) = r.range.next() else {
-                        return Ok(None);
-                    };
-                    let (_, v) = row?;
-                    r.block.clear();
-                    r.block.extend_from_slice(v.value());
-                    r.at = 0;
-                    if r.block.is_empty() || !r.block.len().is_multiple_of(16) {
-                        return Err(corrupt(format!("run {} has a damaged block", r.run)));
-                    }
+                if r.at == r.block.len() && !r.next_block()? {
+                    return Ok(None);
                 }
                 let key = stored_key(&r.block, r.at);
                 r.at += 16;
                 Ok(Some(key))
             }
         }
+    }
+}
+
+impl RunKeys {
+    /// Reads the run's next block; false at the end of the run.
+    #[inline(never)]
+    fn next_block(&mut self) -> Result<bool> {
+        let Some(row) = self.range.next() else {
+            return Ok(false);
+        };
+        let (_, v) = row?;
+        self.block.clear();
+        self.block.extend_from_slice(v.value());
+        self.at = 0;
+        if self.block.is_empty() || !self.block.len().is_multiple_of(16) {
+            return Err(corrupt(format!("run {} has a damaged block", self.run)));
+        }
+        Ok(true)
     }
 }
 
@@ -821,6 +837,18 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("damaged block"), "{err}");
         drop(read);
+        // And a merge that reads it: the commit that fills tier 0.
+        for seed in 6..6 + FAN_IN as u64 - 2 {
+            commit(&db, &mut index, &Keys(seed).sorted(10));
+        }
+        let committed = db.begin_read().unwrap();
+        let txn = db.begin_write().unwrap();
+        let err = index
+            .write(&committed, &txn, &Keys(99).sorted(10))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("damaged block"), "{err}");
+        drop((committed, txn));
 
         // A header claiming a filter far larger than its run.
         let txn = db.begin_write().unwrap();
