@@ -224,8 +224,11 @@ impl<'c> Merge<'c> {
         }
     }
 
-    /// The next item, or `None` when every stream is exhausted.
+    /// The next item, or `None` when every stream is exhausted. Inlined
+    /// into the caller's loop, which then puts each event where it goes
+    /// instead of copying it through the item first.
     #[allow(clippy::should_implement_trait)]
+    #[inline]
     pub fn next(&mut self) -> Result<Option<Item>> {
         if let Some(r) = self.rejected.pop_front() {
             return Ok(Some(Item::Rejected(r)));
