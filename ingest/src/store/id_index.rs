@@ -516,6 +516,8 @@ impl<'t> RunWriter<'t> {
         Ok(())
     }
 
+    /// Stores the block filled so far: once a block, kept out of the
+    /// inlined [`RunWriter::push`].
     #[inline(never)]
     fn flush(&mut self) -> Result<()> {
         if !self.block.is_empty() {
