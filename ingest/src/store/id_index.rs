@@ -402,6 +402,14 @@ impl Filter {
     }
 }
 
+/// Whether a stored block of `run` holds whole keys, and at least one.
+fn check_block(run: u64, bytes: &[u8]) -> Result<()> {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(16) {
+        return Err(corrupt(format!("run {run} has a damaged block")));
+    }
+    Ok(())
+}
+
 /// The key stored at byte `at` of a block (blocks are checked to hold whole keys).
 fn stored_key(block: &[u8], at: usize) -> u128 {
     let mut b = [0u8; 16];
@@ -428,10 +436,7 @@ impl<'a> Block<'a> {
             return Ok(None);
         };
         let (_, keys) = row?;
-        let len = keys.value().len();
-        if len == 0 || !len.is_multiple_of(16) {
-            return Err(corrupt(format!("run {run} has a damaged block")));
-        }
+        check_block(run, keys.value())?;
         Ok(Some(Block { keys }))
     }
 
@@ -594,12 +599,10 @@ impl RunKeys {
             return Ok(false);
         };
         let (_, v) = row?;
+        check_block(self.run, v.value())?;
         self.block.clear();
         self.block.extend_from_slice(v.value());
         self.at = 0;
-        if self.block.is_empty() || !self.block.len().is_multiple_of(16) {
-            return Err(corrupt(format!("run {} has a damaged block", self.run)));
-        }
         Ok(true)
     }
 }
