@@ -73,6 +73,7 @@ impl Lake {
 
     /// Encodes `rows` into one file per `dt` partition, each named by `file_name`.
     pub fn encode<R: LakeRow>(rows: &[R], file_name: &str) -> Result<Vec<LakeFile>> {
+        let shared = R::shared(rows);
         partition_rows(rows)
             .into_iter()
             .map(|(dt, group)| {
@@ -80,7 +81,7 @@ impl Lake {
                     table: R::TABLE,
                     dt,
                 };
-                let batch = lake_batch(&group)?;
+                let batch = lake_batch(&group, &shared)?;
                 Ok(LakeFile {
                     path: file_key(key, file_name)?,
                     rows: group.len(),

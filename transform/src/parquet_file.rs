@@ -349,7 +349,7 @@ impl Chunk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{lake_batch, record_batch};
+    use crate::{LakeRow, lake_batch, record_batch};
     use accesslake_model::{Decision, Direction, LocalTime, Reason};
     use arrow_array::Array;
     use arrow_array::cast::AsArray;
@@ -400,8 +400,11 @@ mod tests {
         assert_eq!(read, batch);
         // The lake's own batch (dictionary arrays where the file has a
         // dictionary) is written to the same bytes.
-        let lake = encode_parquet(Table::Decisions, &lake_batch(&refs).expect("lake batch"))
-            .expect("encode");
+        let lake = encode_parquet(
+            Table::Decisions,
+            &lake_batch(&refs, &Decision::shared(rows)).expect("lake batch"),
+        )
+        .expect("encode");
         assert!(lake == bytes, "the lake batch is written otherwise");
         bytes
     }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use accesslake_model::{AdminRecord, Decision, IdNumbers, Micros, Rejected, Table, utc_date};
+use accesslake_model::{AdminRecord, Decision, Micros, Rejected, Table, utc_date};
 use arrow_array::builder::{BooleanBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int8Type, UInt32Type};
@@ -10,16 +10,23 @@ use arrow_array::{
     ArrayRef, ArrowPrimitiveType, DictionaryArray, PrimitiveArray, RecordBatch, StringArray,
     TimestampMicrosecondArray,
 };
-use arrow_buffer::{ArrowNativeType, NullBuffer};
+use arrow_buffer::{ArrowNativeType, BooleanBuffer, NullBuffer};
 use arrow_schema::{Field, Schema};
 use chrono::NaiveDate;
 
 use crate::Result;
-use crate::sorted_dictionary::Numbering;
+use crate::sorted_dictionary::{Numbering, Ranked};
 
 /// A row of one lake table.
-pub trait LakeRow {
+pub trait LakeRow: Sized {
     const TABLE: Table;
+    /// What the files of one chunk share, made once from all its rows
+    /// ([`LakeRow::shared`]) and given to each file's
+    /// [`LakeRow::lake_columns`].
+    type Shared<'a>
+    where
+        Self: 'a;
+    fn shared(rows: &[Self]) -> Self::Shared<'_>;
     /// The instant whose UTC date is the row's `dt` partition.
     fn partition_time(&self) -> Micros;
     /// Orders rows within a file (SPEC 4: decisions by zone_id, occurred_at).
@@ -29,8 +36,10 @@ pub trait LakeRow {
 
     /// The columns [`crate::encode_parquet`] writes the rows from: those of
     /// [`LakeRow::to_columns`], or for a string column that file writes with
-    /// a dictionary, a dictionary array of the same strings.
-    fn lake_columns(rows: &[&Self]) -> Vec<ArrayRef> {
+    /// a dictionary, a dictionary array of the same strings. `shared` is
+    /// that of a chunk holding every row given.
+    fn lake_columns<'a>(rows: &[&'a Self], shared: &Self::Shared<'a>) -> Vec<ArrayRef> {
+        let _ = shared;
         Self::to_columns(rows)
     }
 
@@ -55,9 +64,10 @@ pub fn record_batch<R: LakeRow>(rows: &[&R]) -> Result<RecordBatch> {
 
 /// The record batch [`crate::encode_parquet`] writes `rows` from
 /// ([`LakeRow::lake_columns`]): the table's schema, with a dictionary type
-/// where a column is given as one.
-pub fn lake_batch<R: LakeRow>(rows: &[&R]) -> Result<RecordBatch> {
-    let columns = R::lake_columns(rows);
+/// where a column is given as one. `shared` is that of a chunk holding
+/// every row given ([`LakeRow::shared`]).
+pub fn lake_batch<'a, R: LakeRow>(rows: &[&'a R], shared: &R::Shared<'a>) -> Result<RecordBatch> {
+    let columns = R::lake_columns(rows, shared);
     let table = R::TABLE.schema();
     let fields: Vec<Field> = table
         .fields()
@@ -81,6 +91,11 @@ fn strings<'a, R>(rows: &[&'a R], value: impl Fn(&'a R) -> Option<&'a str>) -> A
         b.append_option(value(r));
     }
     Arc::new(b.finish())
+}
+
+/// Which rows are valid, as a bitmap built 64 rows at a time.
+fn null_buffer(valid: Vec<bool>) -> NullBuffer {
+    NullBuffer::new(BooleanBuffer::collect_bool(valid.len(), |i| valid[i]))
 }
 
 /// The values of a primitive column, filled row by row, and which rows are
@@ -119,7 +134,7 @@ impl<T: ArrowNativeType> Values<T> {
     }
 
     fn finish<P: ArrowPrimitiveType<Native = T>>(self) -> PrimitiveArray<P> {
-        PrimitiveArray::new(self.values.into(), self.valid.map(NullBuffer::from))
+        PrimitiveArray::new(self.values.into(), self.valid.map(null_buffer))
     }
 }
 
@@ -141,6 +156,90 @@ fn keyed<'a, R>(
         }
     }
     dictionary(keys, &numbering.seen)
+}
+
+/// A string column of `rows` as a dictionary array, its strings numbered
+/// by themselves ([`Numbering::id`]): a row in a run of one string is
+/// found by one comparison with the row before.
+fn unnumbered<'a, R>(rows: &[&'a R], value: impl Fn(&'a R) -> Option<&'a str>) -> ArrayRef {
+    let mut keys = Values::with_capacity(rows.len());
+    let mut numbering = Numbering::default();
+    for r in rows {
+        match value(r) {
+            Some(v) => keys.push(numbering.id(v)),
+            None => keys.push_null(),
+        }
+    }
+    dictionary(keys, &numbering.seen)
+}
+
+/// A string column of one file of a chunk as a dictionary array, like
+/// [`keyed`], its strings found among the chunk's ([`Ranked`]) by the
+/// number each row carries. The dictionary is the chunk's strings the file
+/// uses, in their order, merged with any the chunk does not rank (a row
+/// without a number, or whose number names another string): sorted and
+/// distinct, so the writer takes it as it is. A file too small for the
+/// chunk's strings to be worth a pass is keyed on its own.
+fn ranked<'a, R>(
+    rows: &[&'a R],
+    value: impl Fn(&'a R) -> Option<&'a str>,
+    number: impl Fn(&'a R) -> u32,
+    chunk: &Ranked<'a>,
+) -> ArrayRef {
+    let ranks = chunk.sorted.len();
+    if ranks > rows.len().saturating_mul(4) {
+        return keyed(rows, value, number);
+    }
+    let mut keys = Values::with_capacity(rows.len());
+    let mut used = vec![false; ranks];
+    let mut others = Numbering::default();
+    for r in rows {
+        match value(r) {
+            None => keys.push_null(),
+            Some(v) => match chunk.rank(v, number(r)) {
+                Some(k) => {
+                    if let Some(u) = used.get_mut(k as usize) {
+                        *u = true;
+                    }
+                    keys.push(k);
+                }
+                None => keys.push(ranks as u32 + others.id(v)),
+            },
+        }
+    }
+    // Per key (a rank, then `ranks` + the number of one of the others),
+    // its place in the file's dictionary.
+    let mut others: Vec<(&str, u32)> = others.seen.iter().copied().zip(0..).collect();
+    others.sort_unstable();
+    let mut place = vec![0u32; ranks + others.len()];
+    let mut values: Vec<&str> = Vec::with_capacity(ranks + others.len());
+    let mut add = |v: &'a str| {
+        if values.last() != Some(&v) {
+            values.push(v);
+        }
+        values.len() as u32 - 1
+    };
+    let mut rest = others.iter().peekable();
+    for (k, &v) in chunk.sorted.iter().enumerate() {
+        if !used[k] {
+            continue;
+        }
+        while let Some(&&(o, i)) = rest.peek()
+            && o < v
+        {
+            place[ranks + i as usize] = add(o);
+            rest.next();
+        }
+        place[k] = add(v);
+    }
+    for &(o, i) in rest {
+        place[ranks + i as usize] = add(o);
+    }
+    // A null row's key, never read, may be anything.
+    for k in &mut keys.values {
+        *k = place.get(*k as usize).copied().unwrap_or(0);
+    }
+    dictionary(keys, &values)
 }
 
 /// The numbers a file of `rows` remembers per column ([`Numbering::with_numbers`]):
@@ -193,8 +292,43 @@ fn int8s(n: usize, it: impl Iterator<Item = Option<i8>>) -> ArrayRef {
     Arc::new(values.finish::<Int8Type>())
 }
 
+/// The id columns of a chunk of decisions that carry the state's numbers,
+/// each ranked once for all the chunk's files.
+pub struct DecisionIds<'a> {
+    zone: Ranked<'a>,
+    door: Ranked<'a>,
+    card: Ranked<'a>,
+    employee: Ranked<'a>,
+}
+
 impl LakeRow for Decision {
     const TABLE: Table = Table::Decisions;
+    type Shared<'a> = DecisionIds<'a>;
+
+    fn shared(rows: &[Self]) -> DecisionIds<'_> {
+        let numbers = numbers_kept(rows.len());
+        DecisionIds {
+            zone: Ranked::new(rows, |r| r.zone_id.as_deref(), |r| r.numbers.zone, numbers),
+            door: Ranked::new(
+                rows,
+                |r| Some(r.door_id.as_str()),
+                |r| r.numbers.door,
+                numbers,
+            ),
+            card: Ranked::new(
+                rows,
+                |r| Some(r.card_id.as_str()),
+                |r| r.numbers.card,
+                numbers,
+            ),
+            employee: Ranked::new(
+                rows,
+                |r| r.employee_id.as_deref(),
+                |r| r.numbers.employee,
+                numbers,
+            ),
+        }
+    }
 
     fn partition_time(&self) -> Micros {
         self.occurred_at
@@ -305,47 +439,61 @@ impl LakeRow for Decision {
     }
 
     fn to_columns(rows: &[&Self]) -> Vec<ArrayRef> {
-        decision_columns(rows, false)
+        decision_columns(rows, None)
     }
 
     /// The dimension, code and date columns as dictionary arrays, which
     /// the file's sorted dictionaries take as they are.
-    fn lake_columns(rows: &[&Self]) -> Vec<ArrayRef> {
-        decision_columns(rows, true)
+    fn lake_columns<'a>(rows: &[&'a Self], shared: &DecisionIds<'a>) -> Vec<ArrayRef> {
+        decision_columns(rows, Some(shared))
     }
 }
 
-/// The decisions columns, the string columns written with a dictionary as
-/// dictionary arrays when `keyed`.
-fn decision_columns(rows: &[&Decision], keyed_strings: bool) -> Vec<ArrayRef> {
+/// The decisions columns; with the chunk's ids, the string columns written
+/// with a dictionary as dictionary arrays.
+fn decision_columns<'a>(rows: &[&'a Decision], chunk: Option<&DecisionIds<'a>>) -> Vec<ArrayRef> {
     let n = rows.len();
-    let text = |value: fn(&Decision) -> Option<&str>, number: fn(&Decision) -> u32| {
-        if keyed_strings {
-            keyed(rows, value, number)
-        } else {
-            strings(rows, value)
-        }
-    };
-    let code = |value: fn(&Decision) -> (usize, &'static str)| {
-        if keyed_strings {
-            codes(rows, value)
-        } else {
-            strings(rows, |r| Some(value(r).1))
-        }
-    };
+    let keyed_strings = chunk.is_some();
+    // A macro, not a closure taking functions: each column's accessors are
+    // then inlined into its own loop instead of called per row.
+    macro_rules! text {
+        ($value:expr, $number:expr, $ranked:ident) => {
+            match chunk {
+                Some(c) => ranked(rows, $value, $number, &c.$ranked),
+                None => strings(rows, $value),
+            }
+        };
+    }
+    macro_rules! code {
+        ($value:expr) => {
+            if keyed_strings {
+                codes(rows, $value)
+            } else {
+                strings(rows, |r| Some($value(r).1))
+            }
+        };
+    }
     vec![
         strings(rows, |r| Some(r.event_id.as_str())),
         times(n, rows.iter().map(|r| r.occurred_at)),
         times(n, rows.iter().map(|r| r.processed_at)),
         // A file's sites come in runs, which need no number.
-        text(|r| r.site_id.as_deref(), |_| IdNumbers::NONE),
-        text(|r| r.zone_id.as_deref(), |r| r.numbers.zone),
-        text(|r| Some(r.door_id.as_str()), |r| r.numbers.door),
-        text(|r| Some(r.card_id.as_str()), |r| r.numbers.card),
-        text(|r| r.employee_id.as_deref(), |r| r.numbers.employee),
-        code(|r| (r.direction as usize, r.direction.as_str())),
-        code(|r| (r.outcome as usize, r.outcome.as_str())),
-        code(|r| (r.reason as usize, r.reason.as_str())),
+        if keyed_strings {
+            unnumbered(rows, |r| r.site_id.as_deref())
+        } else {
+            strings(rows, |r| r.site_id.as_deref())
+        },
+        text!(|r| r.zone_id.as_deref(), |r| r.numbers.zone, zone),
+        text!(|r| Some(r.door_id.as_str()), |r| r.numbers.door, door),
+        text!(|r| Some(r.card_id.as_str()), |r| r.numbers.card, card),
+        text!(
+            |r| r.employee_id.as_deref(),
+            |r| r.numbers.employee,
+            employee
+        ),
+        code!(|r: &Decision| (r.direction as usize, r.direction.as_str())),
+        code!(|r: &Decision| (r.outcome as usize, r.outcome.as_str())),
+        code!(|r: &Decision| (r.reason as usize, r.reason.as_str())),
         int8s(n, rows.iter().map(|r| Some(r.presence_change))),
         local_dates(rows, keyed_strings),
         int8s(n, rows.iter().map(|r| r.local.map(|l| l.hour))),
@@ -389,6 +537,8 @@ pub(crate) fn unpacked(column: &ArrayRef) -> Option<ArrayRef> {
 
 impl LakeRow for AdminRecord {
     const TABLE: Table = Table::AdminEvents;
+    type Shared<'a> = ();
+    fn shared(_: &[Self]) {}
 
     fn partition_time(&self) -> Micros {
         self.occurred_at
@@ -420,6 +570,8 @@ impl LakeRow for AdminRecord {
 
 impl LakeRow for Rejected {
     const TABLE: Table = Table::Rejected;
+    type Shared<'a> = ();
+    fn shared(_: &[Self]) {}
 
     fn partition_time(&self) -> Micros {
         self.received_at
@@ -444,7 +596,7 @@ impl LakeRow for Rejected {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use accesslake_model::{Direction, Reason};
+    use accesslake_model::{Direction, IdNumbers, Reason};
     use proptest::prelude::*;
 
     #[test]
@@ -481,7 +633,7 @@ mod tests {
     /// numbers past what a file remembers.
     fn numbers() -> impl Strategy<Value = u32> {
         prop_oneof![
-            0u32..4,
+            0u32..8,
             Just(IdNumbers::NONE),
             Just(u32::MAX - 1),
             Just(1 << 20)
@@ -539,7 +691,8 @@ mod tests {
         }
 
         /// The columns a file is written from hold each row's ids as the
-        /// plain columns do, whatever numbers the rows carry.
+        /// plain columns do, whatever numbers the rows carry and whichever
+        /// of its chunk's rows the file holds.
         #[test]
         fn keyed_columns_are_the_rows_ids_whatever_the_numbers(rows in proptest::collection::vec(
             (
@@ -547,7 +700,7 @@ mod tests {
                 (numbers(), numbers(), numbers(), numbers()),
             ),
             0..80,
-        )) {
+        ), take in 1usize..4) {
             let rows: Vec<Decision> = rows
                 .iter()
                 .enumerate()
@@ -560,9 +713,38 @@ mod tests {
                     ..decision(*zone, n as i64, "x", n)
                 })
                 .collect();
-            let rows: Vec<&Decision> = rows.iter().collect();
-            let plain = Decision::to_columns(&rows);
-            for (i, (keyed, plain)) in Decision::lake_columns(&rows).iter().zip(&plain).enumerate() {
+            let shared = Decision::shared(&rows);
+            // The file: every row, or the rows the chunk's numbers have
+            // to be found among for some.
+            let file: Vec<&Decision> = rows.iter().filter(|r| r.card_id.len() % 3 < take).collect();
+            let plain = Decision::to_columns(&file);
+            for (i, (keyed, plain)) in Decision::lake_columns(&file, &shared).iter().zip(&plain).enumerate() {
+                let chunk = match i {
+                    4 => Some(&shared.zone),
+                    5 => Some(&shared.door),
+                    6 => Some(&shared.card),
+                    7 => Some(&shared.employee),
+                    _ => None,
+                };
+                // A ranked column's dictionary is distinct, in order and
+                // all used, as a file's dictionary is written (unless the
+                // file is too small to be ranked).
+                if let Some(d) = keyed.as_any_dictionary_opt()
+                    && chunk.is_some_and(|c| c.sorted.len() <= 4 * file.len())
+                {
+                    let values = d.values().as_string::<i32>();
+                    let values: Vec<&str> = values.iter().flatten().collect();
+                    prop_assert!(values.windows(2).all(|w| w[0] < w[1]), "column {}: {:?}", i, values);
+                    let mut used = vec![false; values.len()];
+                    for (row, k) in d.keys().as_primitive::<UInt32Type>().iter().enumerate() {
+                        if let Some(k) = k {
+                            used[k as usize] = true;
+                        } else {
+                            prop_assert!(d.keys().is_null(row));
+                        }
+                    }
+                    prop_assert!(used.iter().all(|&u| u), "column {}: unused entries", i);
+                }
                 let keyed = unpacked(keyed).unwrap_or_else(|| keyed.clone());
                 prop_assert_eq!(keyed.as_ref(), plain.as_ref(), "column {}", i);
             }

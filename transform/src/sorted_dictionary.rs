@@ -608,6 +608,66 @@ impl<'a> Numbering<'a> {
     }
 }
 
+/// The strings of one column across all the files of a chunk, each known
+/// by the number its rows carry, sorted once: a file's dictionary is then
+/// the entries its rows use, taken in this order, where each file and
+/// column used to sort its own strings.
+pub(crate) struct Ranked<'a> {
+    /// Per number, 1 + the rank in `sorted` of the string it names, or 0.
+    by_number: Vec<u32>,
+    /// The named strings, distinct, in byte order.
+    pub(crate) sorted: Vec<&'a str>,
+}
+
+impl<'a> Ranked<'a> {
+    /// Ranks the strings of `rows` (`value`) by the numbers they carry
+    /// (`number`). A number names the string of the first row that
+    /// carries it and has one; numbers from `numbers` on name none.
+    pub(crate) fn new<R>(
+        rows: &'a [R],
+        value: impl Fn(&'a R) -> Option<&'a str>,
+        number: impl Fn(&R) -> u32,
+        numbers: usize,
+    ) -> Self {
+        // Per number, whether a row named its string yet: most rows carry
+        // a number met before, and their strings are not looked at.
+        let mut by_number: Vec<u32> = Vec::new();
+        let mut order: Vec<(u128, &'a str, u32)> = Vec::new();
+        for r in rows {
+            let i = number(r) as usize;
+            if i >= numbers {
+                continue;
+            }
+            if by_number.len() <= i {
+                by_number.resize(i + 1, 0);
+            }
+            if by_number[i] == 0
+                && let Some(v) = value(r)
+            {
+                by_number[i] = 1;
+                order.push((prefix(v), v, i as u32));
+            }
+        }
+        order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+        let mut sorted: Vec<&'a str> = Vec::with_capacity(order.len());
+        for (_, v, n) in order {
+            if sorted.last() != Some(&v) {
+                sorted.push(v);
+            }
+            by_number[n as usize] = sorted.len() as u32;
+        }
+        Ranked { by_number, sorted }
+    }
+
+    /// The rank of `v`, known by `number`: that of the string the number
+    /// names, once compared equal to `v`; `None` for any other string.
+    #[inline(always)]
+    pub(crate) fn rank(&self, v: &str, number: u32) -> Option<u32> {
+        let r = self.by_number.get(number as usize)?.checked_sub(1)?;
+        same(self.sorted.get(r as usize)?, v).then_some(r)
+    }
+}
+
 impl<'a> Dictionary<'a> {
     fn of(values: &'a StringArray) -> Option<Self> {
         let mut numbering = Numbering::default();
@@ -649,6 +709,18 @@ impl<'a> Dictionary<'a> {
     /// row's may be anything) into `strings`: the strings `used` marks,
     /// sorted, equal ones merged, and each row's position among them.
     fn sorted(strings: &[&'a str], used: &[bool], keys: &[u32]) -> Option<Self> {
+        // Strings already distinct and in order, every one used (those of
+        // a file's ranked columns), are the dictionary as they are.
+        if used.iter().all(|&u| u) && strings.windows(2).all(|w| w[0] < w[1]) {
+            let bytes: usize = strings.iter().map(|v| 4 + v.len()).sum();
+            if strings.is_empty() || bytes > DICTIONARY_LIMIT {
+                return None;
+            }
+            return Some(Self {
+                sorted: strings.to_vec(),
+                index: keys.to_vec(),
+            });
+        }
         // Sorted by the first 16 bytes as one integer, and by the whole
         // string where those are equal: the same order, with most of the
         // comparisons made on integers.
