@@ -2,6 +2,7 @@
 //! and (table, dt, file name) → object key. Only validated parts reach a key,
 //! so no input can address anything outside its partition.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use accesslake_model::{Table, utc_day};
@@ -61,8 +62,12 @@ pub fn partition_rows<R: LakeRow>(rows: &[R]) -> BTreeMap<NaiveDate, Vec<&R>> {
     let mut groups: BTreeMap<NaiveDate, Vec<&R>> = BTreeMap::new();
     for (_, g) in days {
         // Days beyond the calendar's range share its first date.
-        if let Some(first) = g.first() {
-            groups.entry(first.dt()).or_default().extend(g);
+        let Some(first) = g.first() else { continue };
+        match groups.entry(first.dt()) {
+            Entry::Vacant(e) => {
+                e.insert(g);
+            }
+            Entry::Occupied(mut e) => e.get_mut().extend(g),
         }
     }
     for g in groups.values_mut() {

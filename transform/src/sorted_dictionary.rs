@@ -16,6 +16,7 @@
 //! and the column and offset indexes parquet-rs would write for the same
 //! values (see `parquet_file`).
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -378,7 +379,7 @@ impl<'a> PageBounds<'a> {
 /// page).
 struct Dictionary<'a> {
     sorted: Vec<&'a str>,
-    index: Vec<u32>,
+    index: Cow<'a, [u32]>,
 }
 
 /// Distinct values found by comparing with each in turn before a hash
@@ -682,7 +683,7 @@ impl<'a> Dictionary<'a> {
         if seen.iter().map(|v| 4 + v.len()).sum::<usize>() > DICTIONARY_LIMIT {
             return None;
         }
-        Self::sorted(&seen, &vec![true; seen.len()], &index)
+        Self::sorted(&seen, &vec![true; seen.len()], Cow::Owned(index))
     }
 
     /// The dictionary of a column given as keys into a list of strings
@@ -696,19 +697,27 @@ impl<'a> Dictionary<'a> {
         }
         let keys = column.keys();
         let mut used = vec![false; values.len()];
-        for (i, k) in keys.values().iter().enumerate() {
-            if keys.is_valid(i) {
-                *used.get_mut(*k as usize)? = true;
+        match keys.nulls().filter(|n| n.null_count() > 0) {
+            // Without a null, no row's validity is looked up.
+            None => {
+                for &k in keys.values() {
+                    *used.get_mut(k as usize)? = true;
+                }
+            }
+            Some(nulls) => {
+                for i in nulls.valid_indices() {
+                    *used.get_mut(*keys.values().get(i)? as usize)? = true;
+                }
             }
         }
         let strings: Vec<&str> = values.iter().flatten().collect();
-        Self::sorted(&strings, &used, keys.values())
+        Self::sorted(&strings, &used, Cow::Borrowed(keys.values()))
     }
 
     /// The dictionary of rows given as numbers (`keys`, one per row; a null
     /// row's may be anything) into `strings`: the strings `used` marks,
     /// sorted, equal ones merged, and each row's position among them.
-    fn sorted(strings: &[&'a str], used: &[bool], keys: &[u32]) -> Option<Self> {
+    fn sorted(strings: &[&'a str], used: &[bool], keys: Cow<'a, [u32]>) -> Option<Self> {
         // Strings already distinct and in order, every one used (those of
         // a file's ranked columns), are the dictionary as they are.
         if used.iter().all(|&u| u) && strings.windows(2).all(|w| w[0] < w[1]) {
@@ -718,7 +727,7 @@ impl<'a> Dictionary<'a> {
             }
             return Some(Self {
                 sorted: strings.to_vec(),
-                index: keys.to_vec(),
+                index: keys,
             });
         }
         // Sorted by the first 16 bytes as one integer, and by the whole
@@ -748,7 +757,10 @@ impl<'a> Dictionary<'a> {
             .iter()
             .map(|&k| rank.get(k as usize).copied().unwrap_or(0))
             .collect();
-        Some(Self { sorted, index })
+        Some(Self {
+            sorted,
+            index: Cow::Owned(index),
+        })
     }
 
     /// The dictionary page's values: `PLAIN` byte arrays, each a 4-byte
