@@ -15,7 +15,7 @@ use arrow_schema::{Field, Schema};
 use chrono::NaiveDate;
 
 use crate::Result;
-use crate::sorted_dictionary::{Numbering, Ranked};
+use crate::sorted_dictionary::{Numbering, Ranked, same};
 
 /// A row of one lake table.
 pub trait LakeRow: Sized {
@@ -164,9 +164,17 @@ fn keyed<'a, R>(
 fn unnumbered<'a, R>(rows: &[&'a R], value: impl Fn(&'a R) -> Option<&'a str>) -> ArrayRef {
     let mut keys = Values::with_capacity(rows.len());
     let mut numbering = Numbering::default();
+    let mut previous: Option<(&str, u32)> = None;
     for r in rows {
         match value(r) {
-            Some(v) => keys.push(numbering.id(v)),
+            Some(v) => {
+                let id = match previous {
+                    Some((p, id)) if same(p, v) => id,
+                    _ => numbering.id(v),
+                };
+                previous = Some((v, id));
+                keys.push(id);
+            }
             None => keys.push_null(),
         }
     }
@@ -190,23 +198,35 @@ fn ranked<'a, R>(
     if ranks > rows.len().saturating_mul(4) {
         return keyed(rows, value, number);
     }
-    let mut keys = Values::with_capacity(rows.len());
     let mut used = vec![false; ranks];
     let mut others = Numbering::default();
-    for r in rows {
-        match value(r) {
-            None => keys.push_null(),
-            Some(v) => match chunk.rank(v, number(r)) {
-                Some(k) => {
-                    if let Some(u) = used.get_mut(k as usize) {
-                        *u = true;
-                    }
-                    keys.push(k);
-                }
-                None => keys.push(ranks as u32 + others.id(v)),
-            },
+    let mut valid: Option<Vec<bool>> = None;
+    // Filled by `extend`, which checks the capacity once, not per row.
+    let mut keys: Vec<u32> = Vec::with_capacity(rows.len());
+    keys.extend(rows.iter().enumerate().map(|(i, r)| match value(r) {
+        None => {
+            if let Some(v) = valid
+                .get_or_insert_with(|| vec![true; rows.len()])
+                .get_mut(i)
+            {
+                *v = false;
+            }
+            0
         }
-    }
+        Some(v) => match chunk.rank(v, number(r)) {
+            Some(k) => {
+                if let Some(u) = used.get_mut(k as usize) {
+                    *u = true;
+                }
+                k
+            }
+            None => ranks as u32 + others.id(v),
+        },
+    }));
+    let mut keys = Values {
+        values: keys,
+        valid,
+    };
     // Per key (a rank, then `ranks` + the number of one of the others),
     // its place in the file's dictionary.
     let mut others: Vec<(&str, u32)> = others.seen.iter().copied().zip(0..).collect();
@@ -250,22 +270,28 @@ fn numbers_kept(rows: usize) -> usize {
 }
 
 /// A column of a fieldless enum as a dictionary array: `code` gives a row's
-/// variant (its place in the enum) and name. No string is compared.
+/// variant (its place in the enum) and name. No string is compared, and a
+/// variant's name is taken once, from its first row.
 fn codes<'a, R>(rows: &[&'a R], code: impl Fn(&'a R) -> (usize, &'static str)) -> ArrayRef {
-    let mut keys = Values::with_capacity(rows.len());
+    let mut keys: Vec<u32> = Vec::with_capacity(rows.len());
+    // Per variant, 1 + its key, or 0 when not met yet.
     let mut slots: Vec<u32> = Vec::new();
     let mut names: Vec<&str> = Vec::new();
     for r in rows {
-        let (variant, name) = code(r);
+        let variant = code(r).0;
         if slots.len() <= variant {
-            slots.resize(variant + 1, u32::MAX);
+            slots.resize(variant + 1, 0);
         }
-        if slots[variant] == u32::MAX {
+        if slots[variant] == 0 {
+            names.push(code(r).1);
             slots[variant] = names.len() as u32;
-            names.push(name);
         }
-        keys.push(slots[variant]);
+        keys.push(slots[variant] - 1);
     }
+    let keys = Values {
+        values: keys,
+        valid: None,
+    };
     dictionary(keys, &names)
 }
 

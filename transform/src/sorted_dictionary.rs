@@ -428,19 +428,28 @@ fn pack(b: &[u8]) -> Option<Packed> {
 }
 
 /// Whether two strings are equal, compared in two overlapping words when
-/// they are 8 to 16 bytes long (the ids of cards, doors and people), not
+/// they are 8 to 16 bytes long (the ids of cards, doors and people), in
+/// two overlapping halves or three bytes when shorter (sites, zones), not
 /// through `memcmp`.
 #[inline(always)]
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let n = a.len();
     if n != b.len() {
         return false;
     }
-    if !(8..=16).contains(&n) {
-        return a == b;
+    let half = |s: &[u8], at: usize| {
+        let mut w = [0; 4];
+        w.copy_from_slice(&s[at..at + 4]);
+        u32::from_le_bytes(w)
+    };
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
     }
-    word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8)
 }
 
 /// Where a packed string starts looking for its slot: foldhash's folded
@@ -611,8 +620,8 @@ impl<'a> Numbering<'a> {
 
 /// The strings of one column across all the files of a chunk, each known
 /// by the number its rows carry, sorted once: a file's dictionary is then
-/// the entries its rows use, taken in this order, where each file and
-/// column used to sort its own strings.
+/// the entries its rows use, taken in this order, instead of a sort of its
+/// own per file and column.
 pub(crate) struct Ranked<'a> {
     /// Per number, 1 + the rank in `sorted` of the string it names, or 0.
     by_number: Vec<u32>,
@@ -1074,6 +1083,34 @@ mod tests {
             sorted.len(),
             level_7.len()
         );
+    }
+
+    proptest::proptest! {
+        /// Strings of every length `same` compares apart, equal or
+        /// differing in one byte anywhere (or in length).
+        #[test]
+        fn same_is_equality(
+            a in proptest::prop_oneof!["[ab]{0,4}", "[ab\u{e9}]{0,20}"],
+            at in 0usize..40,
+            change in 0usize..4,
+        ) {
+            let mut b: Vec<char> = a.chars().collect();
+            if !b.is_empty() {
+                let i = at % b.len();
+                match change {
+                    // Another character, of the same length in bytes
+                    // where it can be.
+                    0 | 1 => b[i] = if b[i] == 'a' { 'b' } else { 'a' },
+                    2 => {
+                        b.remove(i);
+                    }
+                    _ => {}
+                }
+            }
+            let b: String = b.into_iter().collect();
+            proptest::prop_assert_eq!(same(&a, &b), a == b);
+            proptest::prop_assert!(same(&a, &a.clone()));
+        }
     }
 
     proptest::proptest! {
