@@ -19,7 +19,7 @@ use tracing::{debug, info, info_span};
 
 use crate::Result;
 use crate::processor::{ChunkOutput, Processor, Stats};
-use crate::reader::{Item, Merge};
+use crate::reader::Merge;
 use crate::store::EmbeddedStore;
 
 /// Tuning of a local ingest run.
@@ -280,10 +280,8 @@ fn read_chunk(
     rejected: &mut Vec<accesslake_model::Rejected>,
 ) -> Result<bool> {
     loop {
-        match input.next()? {
-            Some(Item::Event(e)) => events.push(e),
-            Some(Item::Rejected(r)) => rejected.push(r),
-            None => return Ok(true),
+        if !input.next_into(events, rejected)? {
+            return Ok(true);
         }
         if events.len() >= chunk || rejected.len() >= chunk {
             return Ok(false);

@@ -224,15 +224,9 @@ impl<'c> Merge<'c> {
         }
     }
 
-    /// The next item, or `None` when every stream is exhausted. Inlined
-    /// into the caller's loop, which then puts each event where it goes
-    /// instead of copying it through the item first.
-    #[allow(clippy::should_implement_trait)]
+    /// The stream whose head goes next, if any.
     #[inline]
-    pub fn next(&mut self) -> Result<Option<Item>> {
-        if let Some(r) = self.rejected.pop_front() {
-            return Ok(Some(Item::Rejected(r)));
-        }
+    fn pick(&self) -> Option<usize> {
         let mut best: Option<(usize, (i64, u8))> = None;
         for (i, c) in self.cursors.iter().enumerate() {
             if let Some(ev) = &c.head {
@@ -242,12 +236,45 @@ impl<'c> Merge<'c> {
                 }
             }
         }
-        let Some((i, _)) = best else {
+        best.map(|(i, _)| i)
+    }
+
+    /// The next item, or `None` when every stream is exhausted.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Option<Item>> {
+        if let Some(r) = self.rejected.pop_front() {
+            return Ok(Some(Item::Rejected(r)));
+        }
+        let Some(i) = self.pick() else {
             return Ok(None);
         };
         let ev = self.cursors[i].head.take();
         self.refill(i)?;
         Ok(ev.map(Item::Event))
+    }
+
+    /// Moves the next item ([`Merge::next`]) onto `events` or `rejected`;
+    /// `false` when every stream is exhausted. Inlined into the caller's
+    /// loop, an event goes from its stream's head into `events` without
+    /// being copied through an item first.
+    #[inline]
+    pub fn next_into(
+        &mut self,
+        events: &mut Vec<Event>,
+        rejected: &mut Vec<Rejected>,
+    ) -> Result<bool> {
+        if let Some(r) = self.rejected.pop_front() {
+            rejected.push(r);
+            return Ok(true);
+        }
+        let Some(i) = self.pick() else {
+            return Ok(false);
+        };
+        if let Some(ev) = self.cursors[i].head.take() {
+            events.push(ev);
+        }
+        self.refill(i)?;
+        Ok(true)
     }
 }
 

@@ -16,21 +16,51 @@ fn admin(id: &str, at: &str) -> String {
     )
 }
 
+fn event_id(e: Event) -> String {
+    match e {
+        Event::Entry(e) => e.event_id.to_string(),
+        Event::Admin(a) => a.event_id,
+    }
+}
+
+/// The merged order of `files`, as `next` gives it; `next_into` must put
+/// the same events and rejected lines, each in the same order, where it
+/// puts them.
 fn order(files: Vec<(&str, Vec<String>)>) -> Vec<String> {
     let clock = FixedClock(0);
-    let streams = files
-        .into_iter()
-        .map(|(name, lines)| stream(name, std::io::Cursor::new(lines.join("\n").into_bytes())))
-        .collect();
-    let mut m = Merge::from_streams(streams, &clock).unwrap();
-    let mut out = Vec::new();
+    let merge = || {
+        let streams = files
+            .iter()
+            .map(|(name, lines)| stream(name, std::io::Cursor::new(lines.join("\n").into_bytes())))
+            .collect();
+        Merge::from_streams(streams, &clock).unwrap()
+    };
+    let mut m = merge();
+    let (mut out, mut events, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
     while let Some(item) = m.next().unwrap() {
         out.push(match item {
-            Item::Event(Event::Entry(e)) => e.event_id.to_string(),
-            Item::Event(Event::Admin(a)) => a.event_id,
-            Item::Rejected(r) => format!("rejected {}", r.source_ref),
+            Item::Event(e) => {
+                let id = event_id(e);
+                events.push(id.clone());
+                id
+            }
+            Item::Rejected(r) => {
+                rejected.push(r.source_ref.clone());
+                format!("rejected {}", r.source_ref)
+            }
         });
     }
+    let mut m = merge();
+    let (mut moved, mut moved_rejected) = (Vec::new(), Vec::new());
+    while m.next_into(&mut moved, &mut moved_rejected).unwrap() {}
+    assert_eq!(moved.into_iter().map(event_id).collect::<Vec<_>>(), events);
+    assert_eq!(
+        moved_rejected
+            .into_iter()
+            .map(|r| r.source_ref)
+            .collect::<Vec<_>>(),
+        rejected
+    );
     out
 }
 
