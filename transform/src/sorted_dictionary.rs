@@ -834,26 +834,32 @@ const MIN_RUN: usize = 8;
 /// runs of at least 8 equal values as RLE runs, everything else in
 /// bit-packed groups of 8 (the last group padded with zeros; the page's
 /// value count tells a reader where the values end).
+///
+/// A run can start only where the literals before it fill whole groups of
+/// 8, so a run worth its own is one that covers such a group: the groups
+/// are tested whole (8 values compared with the first, in one pass the
+/// compiler widens), and only an equal group is followed to its run's end.
+/// A column of short runs costs a comparison of each group, not a scan of
+/// each run.
 pub(crate) fn rle_hybrid(out: &mut Vec<u8>, values: &[u32], width: u8) {
     let mut literal_start = 0;
-    let mut i = 0;
-    while i < values.len() {
-        let v = values[i];
-        let mut run_end = i + 1;
-        while run_end < values.len() && values[run_end] == v {
+    let mut group = 0;
+    while let Some(g) = values.get(group..group + MIN_RUN) {
+        let v = g[0];
+        if !g.iter().all(|&x| x == v) {
+            group += MIN_RUN;
+            continue;
+        }
+        let mut run_end = group + MIN_RUN;
+        while values.get(run_end) == Some(&v) {
             run_end += 1;
         }
-        // A run can start only where the literals before it fill whole
-        // groups of 8; the first values of the run top them up.
-        let aligned = i + (MIN_RUN - (i - literal_start) % MIN_RUN) % MIN_RUN;
-        if run_end >= aligned + MIN_RUN {
-            bit_packed(out, &values[literal_start..aligned], width);
-            uleb128(out, ((run_end - aligned) as u64) << 1);
-            let value_bytes = usize::from(width).div_ceil(8);
-            out.extend_from_slice(&v.to_le_bytes()[..value_bytes]);
-            literal_start = run_end;
-        }
-        i = run_end;
+        bit_packed(out, &values[literal_start..group], width);
+        uleb128(out, ((run_end - group) as u64) << 1);
+        let value_bytes = usize::from(width).div_ceil(8);
+        out.extend_from_slice(&v.to_le_bytes()[..value_bytes]);
+        literal_start = run_end;
+        group = run_end;
     }
     bit_packed(out, &values[literal_start..], width);
 }
@@ -1110,6 +1116,45 @@ mod tests {
             let b: String = b.into_iter().collect();
             proptest::prop_assert_eq!(same(&a, &b), a == b);
             proptest::prop_assert!(same(&a, &a.clone()));
+        }
+    }
+
+    /// The hybrid encoding as a scan of every run: each run is followed to
+    /// its end, and written as a run where it covers a whole group of 8
+    /// after the literals before it.
+    fn rle_hybrid_by_runs(out: &mut Vec<u8>, values: &[u32], width: u8) {
+        let mut literal_start = 0;
+        let mut i = 0;
+        while i < values.len() {
+            let v = values[i];
+            let mut run_end = i + 1;
+            while run_end < values.len() && values[run_end] == v {
+                run_end += 1;
+            }
+            let aligned = i + (MIN_RUN - (i - literal_start) % MIN_RUN) % MIN_RUN;
+            if run_end >= aligned + MIN_RUN {
+                bit_packed(out, &values[literal_start..aligned], width);
+                uleb128(out, ((run_end - aligned) as u64) << 1);
+                let value_bytes = usize::from(width).div_ceil(8);
+                out.extend_from_slice(&v.to_le_bytes()[..value_bytes]);
+                literal_start = run_end;
+            }
+            i = run_end;
+        }
+        bit_packed(out, &values[literal_start..], width);
+    }
+
+    proptest::proptest! {
+        /// Testing whole groups writes the bytes a scan of every run does.
+        #[test]
+        fn hybrid_encoding_by_groups_is_that_by_runs(
+            runs in proptest::collection::vec((0u32..4, 1usize..20), 0..80),
+        ) {
+            let values: Vec<u32> = runs.iter().flat_map(|&(v, n)| std::iter::repeat_n(v, n)).collect();
+            let (mut groups, mut by_runs) = (Vec::new(), Vec::new());
+            rle_hybrid(&mut groups, &values, 2);
+            rle_hybrid_by_runs(&mut by_runs, &values, 2);
+            proptest::prop_assert_eq!(groups, by_runs);
         }
     }
 
