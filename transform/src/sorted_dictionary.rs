@@ -189,7 +189,10 @@ pub fn encode(
         DATA_LEVEL
     });
     let mut bounds = statistics.then(|| PageBounds::new(&dict.sorted));
-    let mut buf = Vec::new();
+    // A page's bytes, sized for its levels (a bit a row) and its indices
+    // bit-packed, so that they do not grow by doubling.
+    let page_rows = PAGE_ROWS.min(len);
+    let mut buf = Vec::with_capacity(16 + page_rows.div_ceil(8) * (1 + usize::from(width)));
     let mut scratch = Vec::new();
     let mut start = 0;
     while start < len {
@@ -907,6 +910,7 @@ pub(crate) fn valid_values<'v, T: Copy>(
     match nulls {
         Some(n) if n.null_count() > 0 => {
             scratch.clear();
+            scratch.reserve(values.len());
             gather_valid(scratch, values, n, rows);
             scratch
         }
