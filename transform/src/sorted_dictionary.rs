@@ -862,13 +862,19 @@ pub(crate) fn rle_hybrid(out: &mut Vec<u8>, values: &[u32], width: u8) {
             run_end += 1;
         }
         bit_packed(out, &values[literal_start..group], width);
-        uleb128(out, ((run_end - group) as u64) << 1);
-        let value_bytes = usize::from(width).div_ceil(8);
-        out.extend_from_slice(&v.to_le_bytes()[..value_bytes]);
+        rle_run(out, v, run_end - group, width);
         literal_start = run_end;
         group = run_end;
     }
     bit_packed(out, &values[literal_start..], width);
+}
+
+/// Appends an RLE run of `len` values `v` at `width` bits: its length, then
+/// the value in as few whole bytes as the width needs.
+fn rle_run(out: &mut Vec<u8>, v: u32, len: usize, width: u8) {
+    uleb128(out, (len as u64) << 1);
+    let value_bytes = usize::from(width).div_ceil(8);
+    out.extend_from_slice(&v.to_le_bytes()[..value_bytes]);
 }
 
 /// Appends the definition levels of `rows` (1 for a value, 0 for a null)
@@ -1142,9 +1148,7 @@ mod tests {
             let aligned = i + (MIN_RUN - (i - literal_start) % MIN_RUN) % MIN_RUN;
             if run_end >= aligned + MIN_RUN {
                 bit_packed(out, &values[literal_start..aligned], width);
-                uleb128(out, ((run_end - aligned) as u64) << 1);
-                let value_bytes = usize::from(width).div_ceil(8);
-                out.extend_from_slice(&v.to_le_bytes()[..value_bytes]);
+                rle_run(out, v, run_end - aligned, width);
                 literal_start = run_end;
             }
             i = run_end;
