@@ -649,7 +649,7 @@ impl<'a> Ranked<'a> {
         // Per number, whether a row named its string yet: most rows carry
         // a number met before, and their strings are not looked at.
         let mut by_number: Vec<u32> = Vec::new();
-        let mut order: Vec<(u128, &'a str, u32)> = Vec::new();
+        let mut named: Vec<(&'a str, u32)> = Vec::new();
         for r in rows {
             let i = number(r) as usize;
             if i >= numbers {
@@ -662,17 +662,10 @@ impl<'a> Ranked<'a> {
                 && let Some(v) = value(r)
             {
                 by_number[i] = 1;
-                order.push((prefix(v), v, i as u32));
+                named.push((v, i as u32));
             }
         }
-        order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-        let mut sorted: Vec<&'a str> = Vec::with_capacity(order.len());
-        for (_, v, n) in order {
-            if sorted.last() != Some(&v) {
-                sorted.push(v);
-            }
-            by_number[n as usize] = sorted.len() as u32;
-        }
+        let sorted = sort_distinct(named, |n, rank| by_number[n as usize] = rank + 1);
         Ranked { by_number, sorted }
     }
 
@@ -734,49 +727,33 @@ impl<'a> Dictionary<'a> {
     /// row's may be anything) into `strings`: the strings `used` marks,
     /// sorted, equal ones merged, and each row's position among them.
     fn sorted(strings: &[&'a str], used: &[bool], keys: Cow<'a, [u32]>) -> Option<Self> {
-        // Strings already distinct and in order, every one used (those of
-        // a file's ranked columns), are the dictionary as they are.
-        if used.iter().all(|&u| u) && strings.windows(2).all(|w| w[0] < w[1]) {
-            let bytes: usize = strings.iter().map(|v| 4 + v.len()).sum();
-            if strings.is_empty() || bytes > DICTIONARY_LIMIT {
-                return None;
-            }
-            return Some(Self {
+        let dictionary = if used.iter().all(|&u| u) && strings.windows(2).all(|w| w[0] < w[1]) {
+            // Strings already distinct and in order, every one used (those
+            // of a file's ranked columns), are the dictionary as they are.
+            Self {
                 sorted: strings.to_vec(),
                 index: keys,
-            });
-        }
-        // Sorted by the first 16 bytes as one integer, and by the whole
-        // string where those are equal: the same order, with most of the
-        // comparisons made on integers.
-        let mut order: Vec<(u128, &str, usize)> = strings
-            .iter()
-            .enumerate()
-            .filter(|&(k, _)| used[k])
-            .map(|(k, v)| (prefix(v), *v, k))
-            .collect();
-        order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-        let mut sorted: Vec<&str> = Vec::with_capacity(order.len());
-        let mut rank = vec![0u32; strings.len()];
-        let mut bytes = 0;
-        for &(_, v, k) in &order {
-            if sorted.last() != Some(&v) {
-                sorted.push(v);
-                bytes += 4 + v.len();
             }
-            rank[k] = (sorted.len() - 1) as u32;
-        }
-        if sorted.is_empty() || bytes > DICTIONARY_LIMIT {
-            return None;
-        }
-        let index = keys
-            .iter()
-            .map(|&k| rank.get(k as usize).copied().unwrap_or(0))
-            .collect();
-        Some(Self {
-            sorted,
-            index: Cow::Owned(index),
-        })
+        } else {
+            let mut rank = vec![0u32; strings.len()];
+            let used = strings
+                .iter()
+                .zip(0u32..)
+                .filter(|&(_, k)| used[k as usize])
+                .map(|(v, k)| (*v, k))
+                .collect();
+            let sorted = sort_distinct(used, |k, r| rank[k as usize] = r);
+            let index = keys
+                .iter()
+                .map(|&k| rank.get(k as usize).copied().unwrap_or(0))
+                .collect();
+            Self {
+                sorted,
+                index: Cow::Owned(index),
+            }
+        };
+        let bytes: usize = dictionary.sorted.iter().map(|v| 4 + v.len()).sum();
+        (!dictionary.sorted.is_empty() && bytes <= DICTIONARY_LIMIT).then_some(dictionary)
     }
 
     /// The dictionary page's values: `PLAIN` byte arrays, each a 4-byte
@@ -806,6 +783,26 @@ impl<'a> Dictionary<'a> {
             false,
         ))
     }
+}
+
+/// The distinct strings of `items` in byte order; each item's tag is handed
+/// to `ranked` with its string's rank. Sorted by the first 16 bytes as one
+/// integer, and by the whole string where those are equal: the same order,
+/// with most of the comparisons made on integers.
+fn sort_distinct<'a>(items: Vec<(&'a str, u32)>, mut ranked: impl FnMut(u32, u32)) -> Vec<&'a str> {
+    let mut order: Vec<(u128, &'a str, u32)> = items
+        .into_iter()
+        .map(|(v, tag)| (prefix(v), v, tag))
+        .collect();
+    order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    let mut sorted: Vec<&'a str> = Vec::with_capacity(order.len());
+    for (_, v, tag) in order {
+        if sorted.last() != Some(&v) {
+            sorted.push(v);
+        }
+        ranked(tag, sorted.len() as u32 - 1);
+    }
+    sorted
 }
 
 /// The first 16 bytes of `v`, zero-padded, as a big-endian integer: if
