@@ -15,7 +15,7 @@ use arrow_schema::{Field, Schema};
 use chrono::NaiveDate;
 
 use crate::Result;
-use crate::sorted_dictionary::{Numbering, Ranked, same};
+use crate::sorted_dictionary::{Numbering, Ranked};
 
 /// A row of one lake table.
 pub trait LakeRow: Sized {
@@ -164,17 +164,9 @@ fn keyed<'a, R>(
 fn unnumbered<'a, R>(rows: &[&'a R], value: impl Fn(&'a R) -> Option<&'a str>) -> ArrayRef {
     let mut keys = Values::with_capacity(rows.len());
     let mut numbering = Numbering::default();
-    let mut previous: Option<(&str, u32)> = None;
     for r in rows {
         match value(r) {
-            Some(v) => {
-                let id = match previous {
-                    Some((p, id)) if same(p, v) => id,
-                    _ => numbering.id(v),
-                };
-                previous = Some((v, id));
-                keys.push(id);
-            }
+            Some(v) => keys.push(numbering.id(v)),
             None => keys.push_null(),
         }
     }

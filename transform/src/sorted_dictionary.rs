@@ -490,7 +490,8 @@ pub(crate) struct Numbering<'a> {
     /// strings share a slot cannot be chosen from outside.
     seeds: [u64; 3],
     long: HashMap<&'a str, u32, foldhash::fast::RandomState>,
-    previous: Option<(Packed, u32)>,
+    /// The string numbered last, and its number.
+    previous: Option<(&'a str, u32)>,
     /// Per number of [`Numbering::id_numbered`], 1 + the id of its string,
     /// or 0 when not met yet; no longer than [`Numbering::numbers`].
     by_number: Vec<u32>,
@@ -538,18 +539,22 @@ impl<'a> Numbering<'a> {
     /// goes past the comparison with the row before.
     #[inline]
     pub(crate) fn id(&mut self, v: &'a str) -> u32 {
-        match pack(v.as_bytes()) {
-            Some(p) => match self.previous {
-                Some((q, id)) if q == p => id,
-                _ => self.find(v, p),
-            },
-            None => self.long(v),
+        if let Some((q, id)) = self.previous
+            && same(q, v)
+        {
+            return id;
         }
+        let id = match pack(v.as_bytes()) {
+            Some(p) => self.find(v, p),
+            None => self.long(v),
+        };
+        self.previous = Some((v, id));
+        id
     }
 
     #[inline(never)]
     fn find(&mut self, v: &'a str, p: Packed) -> u32 {
-        let id = if self.slots.is_empty() {
+        if self.slots.is_empty() {
             match self.packed.iter().find(|(q, _)| *q == p) {
                 Some(&(_, id)) => id,
                 None => {
@@ -582,9 +587,7 @@ impl<'a> Numbering<'a> {
                 }
                 at = (at + 1) & mask;
             }
-        };
-        self.previous = Some((p, id));
-        id
+        }
     }
 
     #[cold]
