@@ -3,10 +3,12 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
-use accesslake_model::{Clock, Event, MAX_RECORD_BYTES, Rejected, Source, parse_line};
+use accesslake_model::{
+    Clock, Event, MAX_RECORD_BYTES, Rejected, Source, parse_line, parse_text_line,
+};
 
 use crate::{Error, Result};
 
@@ -21,23 +23,59 @@ pub enum Line {
     },
 }
 
+/// Bytes asked of a stream at a time.
+pub const READ_CHUNK: usize = 1 << 20;
+
 /// Reads lines of at most [`MAX_RECORD_BYTES`]; a longer line is consumed
-/// to its end without being held in memory and reported as rejected.
+/// to its end without being held in memory (past one read) and reported as
+/// rejected.
+///
+/// The stream is read a chunk at a time into one buffer that the lines are
+/// then cut from, checked as UTF-8 in one pass. A line that is not UTF-8 is
+/// set aside whole, blanked in the buffer so that the rest passes the
+/// check, and decoded on its own when its turn comes, so that it gets its
+/// own error.
 #[derive(Debug)]
 pub struct JsonlReader<R> {
     inner: R,
+    chunk: usize,
     line_no: u64,
-    buf: Vec<u8>,
     bytes_read: u64,
+    /// Whole lines, each ending in a newline; the next one starts at `pos`.
+    lines: String,
+    pos: usize,
+    /// The lines of `lines` that are not UTF-8, by where they start there,
+    /// in order: their bytes, which `lines` holds as spaces.
+    bad: VecDeque<(usize, Vec<u8>)>,
+    /// Bytes read after the last newline of `lines`.
+    pending: Vec<u8>,
 }
 
-impl<R: BufRead> JsonlReader<R> {
+/// What [`JsonlReader::refill`] found.
+enum Refill {
+    Lines,
+    /// A line over the record limit that had no newline within a read:
+    /// its length and its first [`MAX_RECORD_BYTES`].
+    TooLong(usize, Vec<u8>),
+    End,
+}
+
+impl<R: Read> JsonlReader<R> {
     pub fn new(inner: R) -> Self {
+        Self::with_chunk(inner, READ_CHUNK)
+    }
+
+    /// A reader asking `chunk` bytes (at least one) of `inner` at a time.
+    pub fn with_chunk(inner: R, chunk: usize) -> Self {
         JsonlReader {
             inner,
+            chunk: chunk.max(1),
             line_no: 0,
-            buf: Vec::with_capacity(1024),
             bytes_read: 0,
+            lines: String::new(),
+            pos: 0,
+            bad: VecDeque::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -46,73 +84,146 @@ impl<R: BufRead> JsonlReader<R> {
         self.bytes_read
     }
 
-    /// Reads one physical line into `buf` (without the newline and a `\r`
-    /// before it); returns its full length, or `None` at end of input.
-    fn read_line(&mut self) -> std::io::Result<Option<usize>> {
-        self.buf.clear();
-        let mut len = 0usize;
-        let mut any = false;
+    /// Appends up to a chunk of the stream to `buf`; 0 at its end.
+    fn read_chunk(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+        buf.reserve(self.chunk);
+        let n = (&mut self.inner).take(self.chunk as u64).read_to_end(buf)?;
+        self.bytes_read += n as u64;
+        Ok(n)
+    }
+
+    /// Reads the next whole lines into `lines`: the bytes pending from the
+    /// last read and as many chunks as it takes to reach a newline (or the
+    /// end of the stream, which ends the last line).
+    fn refill(&mut self) -> std::io::Result<Refill> {
+        let mut buf = std::mem::take(&mut self.lines).into_bytes();
+        buf.clear();
+        buf.append(&mut self.pending);
+        self.pos = 0;
         loop {
-            let chunk = match self.inner.fill_buf() {
-                Ok(c) => c,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if chunk.is_empty() {
-                break;
+            let before = buf.len();
+            let n = self.read_chunk(&mut buf)?;
+            if let Some(i) = memchr::memrchr(b'\n', &buf[before..]) {
+                let last = before + i;
+                self.pending.extend_from_slice(&buf[last + 1..]);
+                buf.truncate(last + 1);
+                return self.take_lines(buf);
             }
-            any = true;
-            let (part, done) = match memchr::memchr(b'\n', chunk) {
-                Some(i) => (&chunk[..i], Some(i + 1)),
-                None => (chunk, None),
-            };
-            let room = (MAX_RECORD_BYTES + 1).saturating_sub(self.buf.len());
-            self.buf.extend_from_slice(&part[..part.len().min(room)]);
-            len += part.len();
-            let consumed = done.unwrap_or(chunk.len());
-            self.inner.consume(consumed);
-            self.bytes_read += consumed as u64;
-            if done.is_some() {
-                break;
+            if n == 0 {
+                if buf.is_empty() {
+                    return Ok(Refill::End);
+                }
+                buf.push(b'\n');
+                return self.take_lines(buf);
+            }
+            // Room for a `\r` that the limit does not count.
+            if buf.len() > MAX_RECORD_BYTES + 1 {
+                return self.skip_line(buf);
             }
         }
-        if !any {
-            return Ok(None);
+    }
+
+    /// Makes whole lines `buf` the lines to hand out, its lines that are
+    /// not UTF-8 set aside in `bad`.
+    fn take_lines(&mut self, buf: Vec<u8>) -> std::io::Result<Refill> {
+        let e = match String::from_utf8(buf) {
+            Ok(lines) => {
+                self.lines = lines;
+                return Ok(Refill::Lines);
+            }
+            Err(e) => e,
+        };
+        let mut from = e.utf8_error().valid_up_to();
+        let mut buf = e.into_bytes();
+        while let Err(e) = std::str::from_utf8(&buf[from..]) {
+            let at = from + e.valid_up_to();
+            let start = memchr::memrchr(b'\n', &buf[..at]).map_or(0, |i| i + 1);
+            let end = memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |i| at + i);
+            self.bad.push_back((start, buf[start..end].to_vec()));
+            buf[start..end].fill(b' ');
+            from = end;
         }
-        if len <= MAX_RECORD_BYTES + 1 && self.buf.last() == Some(&b'\r') {
-            self.buf.pop();
-            len -= 1;
+        self.lines = String::from_utf8(buf)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        Ok(Refill::Lines)
+    }
+
+    /// Reads to the end of a line too long for the record limit, of which
+    /// `buf` holds the start and no newline.
+    fn skip_line(&mut self, mut buf: Vec<u8>) -> std::io::Result<Refill> {
+        let mut len = buf.len();
+        let head = buf[..MAX_RECORD_BYTES].to_vec();
+        loop {
+            buf.clear();
+            if self.read_chunk(&mut buf)? == 0 {
+                break;
+            }
+            if let Some(i) = memchr::memchr(b'\n', &buf) {
+                len += i;
+                self.pending.extend_from_slice(&buf[i + 1..]);
+                break;
+            }
+            len += buf.len();
         }
-        Ok(Some(len))
+        buf.clear();
+        // An empty buffer, so that the next line is read afresh.
+        self.lines = String::from_utf8(buf).unwrap_or_default();
+        Ok(Refill::TooLong(len, head))
     }
 
     /// The next event or rejected line; blank lines are skipped.
     pub fn next_line(&mut self) -> std::io::Result<Option<Line>> {
         loop {
-            let Some(len) = self.read_line()? else {
-                return Ok(None);
-            };
-            self.line_no += 1;
-            if len > MAX_RECORD_BYTES {
-                self.buf.truncate(MAX_RECORD_BYTES);
-                return Ok(Some(Line::Rejected {
-                    line_no: self.line_no,
-                    error: format!("line is {len} bytes, over the {MAX_RECORD_BYTES}-byte limit"),
-                    raw: std::mem::take(&mut self.buf),
-                }));
-            }
-            match parse_line(&self.buf) {
-                Ok(None) => continue,
-                Ok(Some(ev)) => return Ok(Some(Line::Event(ev))),
-                Err(e) => {
-                    return Ok(Some(Line::Rejected {
-                        line_no: self.line_no,
-                        error: e.0,
-                        raw: std::mem::take(&mut self.buf),
-                    }));
+            if self.pos >= self.lines.len() {
+                match self.refill()? {
+                    Refill::Lines => continue,
+                    Refill::TooLong(len, head) => {
+                        self.line_no += 1;
+                        return Ok(Some(too_long(self.line_no, len, head)));
+                    }
+                    Refill::End => return Ok(None),
                 }
             }
+            let start = self.pos;
+            let rest = &self.lines.as_bytes()[start..];
+            let end = start + memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+            self.pos = end + 1;
+            self.line_no += 1;
+            let bad = match self.bad.front() {
+                Some((at, _)) if *at == start => self.bad.pop_front().map(|(_, b)| b),
+                _ => None,
+            };
+            let full = bad.as_deref().unwrap_or(&self.lines.as_bytes()[start..end]);
+            let len = match full.strip_suffix(b"\r") {
+                Some(line) if full.len() <= MAX_RECORD_BYTES + 1 => line.len(),
+                _ => full.len(),
+            };
+            if len > MAX_RECORD_BYTES {
+                let raw = full[..MAX_RECORD_BYTES].to_vec();
+                return Ok(Some(too_long(self.line_no, len, raw)));
+            }
+            let parsed = match &bad {
+                Some(bytes) => parse_line(&bytes[..len]),
+                None => parse_text_line(&self.lines[start..start + len]),
+            };
+            return Ok(Some(match parsed {
+                Ok(None) => continue,
+                Ok(Some(ev)) => Line::Event(ev),
+                Err(e) => Line::Rejected {
+                    line_no: self.line_no,
+                    error: e.0,
+                    raw: full[..len].to_vec(),
+                },
+            }));
         }
+    }
+}
+/// A line over the record limit: `raw` holds its first [`MAX_RECORD_BYTES`].
+fn too_long(line_no: u64, len: usize, raw: Vec<u8>) -> Line {
+    Line::Rejected {
+        line_no,
+        error: format!("line is {len} bytes, over the {MAX_RECORD_BYTES}-byte limit"),
+        raw,
     }
 }
 
@@ -125,7 +236,7 @@ pub enum Item {
 
 struct Cursor {
     name: String,
-    reader: JsonlReader<Box<dyn BufRead + Send>>,
+    reader: JsonlReader<Box<dyn Read + Send>>,
     head: Option<Event>,
 }
 
@@ -150,32 +261,38 @@ impl std::fmt::Debug for Merge<'_> {
 impl<'c> Merge<'c> {
     /// Opens every file first, so a missing one fails before anything is read.
     pub fn open(paths: &[impl AsRef<Path>], clock: &'c dyn Clock) -> Result<Self> {
-        let mut streams: Vec<(String, Box<dyn BufRead + Send>)> = Vec::new();
+        let mut streams: Vec<(String, Box<dyn Read + Send>)> = Vec::new();
         for p in paths {
             let p = p.as_ref();
             let f = File::open(p).map_err(|source| Error::Input {
                 path: p.display().to_string(),
                 source,
             })?;
-            streams.push((
-                p.display().to_string(),
-                Box::new(BufReader::with_capacity(1 << 20, f)),
-            ));
+            streams.push((p.display().to_string(), Box::new(f)));
         }
         Self::from_streams(streams, clock)
     }
 
     /// Merges arbitrary readers; `name` is the `file` part of `source_ref`.
     pub fn from_streams(
-        streams: Vec<(String, Box<dyn BufRead + Send>)>,
+        streams: Vec<(String, Box<dyn Read + Send>)>,
         clock: &'c dyn Clock,
+    ) -> Result<Self> {
+        Self::from_streams_chunked(streams, clock, READ_CHUNK)
+    }
+
+    /// [`Merge::from_streams`], reading `chunk` bytes of a stream at a time.
+    pub fn from_streams_chunked(
+        streams: Vec<(String, Box<dyn Read + Send>)>,
+        clock: &'c dyn Clock,
+        chunk: usize,
     ) -> Result<Self> {
         let mut m = Merge {
             cursors: streams
                 .into_iter()
                 .map(|(name, r)| Cursor {
                     name,
-                    reader: JsonlReader::new(r),
+                    reader: JsonlReader::with_chunk(r, chunk),
                     head: None,
                 })
                 .collect(),
@@ -279,8 +396,8 @@ impl<'c> Merge<'c> {
 }
 
 /// Reads everything from a `Read` as one stream (tests, stdin).
-pub fn stream<R: Read + Send + 'static>(name: &str, r: R) -> (String, Box<dyn BufRead + Send>) {
-    (name.to_string(), Box::new(BufReader::new(r)))
+pub fn stream<R: Read + Send + 'static>(name: &str, r: R) -> (String, Box<dyn Read + Send>) {
+    (name.to_string(), Box::new(r))
 }
 
 #[cfg(test)]
@@ -346,6 +463,7 @@ mod tests {
             1 => Just(b"{oops".to_vec()),
             1 => Just(b"{oops\r".to_vec()),
             1 => Just(b"{\"event_id\":\"\xff\"}".to_vec()),
+            1 => Just("{\"door_id\":\"Zürich ✓\"}".as_bytes().to_vec()),
             1 => any::<u32>().prop_map(move |id| [entry(id), b"\r".to_vec()].concat()),
             1 => Just(long(MAX_RECORD_BYTES, b'x')),
             1 => Just(long(MAX_RECORD_BYTES + 1, b'\r')),
@@ -358,9 +476,10 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
         /// Lines come out as the bytes say, with their line numbers,
-        /// whatever the buffer's size: lines and `\r\n` split across
-        /// refills of a small buffer, lines at, just over and over the
-        /// record limit (`\r` included or not), blank and bad lines.
+        /// whatever the size of a read: lines, `\r\n` and characters of
+        /// several bytes split across small reads, lines at, just over and
+        /// over the record limit (`\r` included or not), blank and bad
+        /// lines, bad UTF-8 among good lines.
         #[test]
         fn lines_are_read_the_same_whatever_the_buffer(
             lines in proptest::collection::vec(line(), 0..12),
@@ -371,7 +490,7 @@ mod tests {
             if trailing_newline && !data.is_empty() {
                 data.push(b'\n');
             }
-            let mut reader = JsonlReader::new(BufReader::with_capacity(capacity, Cursor::new(data.clone())));
+            let mut reader = JsonlReader::with_chunk(Cursor::new(data.clone()), capacity);
             let mut got = Vec::new();
             while let Some(item) = reader.next_line().unwrap() {
                 got.push(format!("{item:?}"));

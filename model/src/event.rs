@@ -378,13 +378,19 @@ pub enum EventKind {
 /// Decodes one input line. `Ok(None)` for a blank line (skipped, not rejected).
 pub fn parse_line(line: &[u8]) -> Result<Option<Event>, RecordError> {
     if line.len() > MAX_RECORD_BYTES {
-        return Err(RecordError(format!(
-            "record is {} bytes, over the {MAX_RECORD_BYTES}-byte limit",
-            line.len()
-        )));
+        return Err(too_long(line.len()));
     }
     let text = std::str::from_utf8(line)
         .map_err(|e| RecordError(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+    parse_text_line(text)
+}
+
+/// [`parse_line`] of a line already known to be UTF-8 (a reader that
+/// checked a whole buffer of lines at once).
+pub fn parse_text_line(text: &str) -> Result<Option<Event>, RecordError> {
+    if text.len() > MAX_RECORD_BYTES {
+        return Err(too_long(text.len()));
+    }
     // Blank means JSON whitespace only: a line of other whitespace (vertical
     // tab, no-break space, U+2028) is not a record and not nothing either,
     // so it is rejected and shows, rather than skipped in silence.
@@ -397,16 +403,19 @@ pub fn parse_line(line: &[u8]) -> Result<Option<Event>, RecordError> {
     parse_json(text).map(Some)
 }
 
+fn too_long(len: usize) -> RecordError {
+    RecordError(format!(
+        "record is {len} bytes, over the {MAX_RECORD_BYTES}-byte limit"
+    ))
+}
+
 /// Decodes one JSON record (a line, a Kinesis record, an SQS message body).
 pub fn parse_json(text: &str) -> Result<Event, RecordError> {
     if text.len() > MAX_RECORD_BYTES {
-        return Err(RecordError(format!(
-            "record is {} bytes, over the {MAX_RECORD_BYTES}-byte limit",
-            text.len()
-        )));
+        return Err(too_long(text.len()));
     }
     // serde would read a JSON array positionally into the envelope's fields.
-    if !text.trim_start().starts_with('{') {
+    if !text.starts_with('{') && !text.trim_start().starts_with('{') {
         return Err(RecordError(
             "invalid JSON: a record must be a JSON object".into(),
         ));
