@@ -267,6 +267,8 @@ struct Hints {
     zone: Vec<Sym>,
     /// By interned id: the number of the employee of that id.
     employee: Vec<usize>,
+    /// By door number: the number of the door's zone.
+    door_zone: Vec<usize>,
 }
 
 /// Sets `v[at]`, filling any gap before it with `none`.
@@ -355,6 +357,18 @@ impl State {
     #[inline]
     pub(crate) fn zone_sym(&self, number: usize, zone: &Zone) -> Option<Sym> {
         self.syms.hinted(self.hints.zone.get(number), &zone.zone_id)
+    }
+
+    /// The zone of `door`, numbered `number`, with the zone's number.
+    #[inline]
+    pub(crate) fn zone_of_door(&self, number: usize, door: &Door) -> Option<(usize, &Zone)> {
+        if let Some(&n) = self.hints.door_zone.get(number)
+            && let Some(zone) = self.zones.numbered(n)
+            && zone.zone_id == door.zone_id
+        {
+            return Some((n, zone));
+        }
+        self.zones.get_numbered(&door.zone_id)
     }
 
     /// The employee record of an interned id.
@@ -460,13 +474,34 @@ impl State {
     /// Adds a stored zone while loading (not a change to persist).
     pub(crate) fn load_zone(&mut self, z: Zone) {
         let s = self.syms.intern(&z.zone_id);
-        let (n, _) = self.zones.insert_numbered(z.zone_id.clone(), z);
+        let (n, replaced) = self.zones.insert_numbered(z.zone_id.clone(), z);
         set_hint(&mut self.hints.zone, n, s, Sym::NONE);
+        if replaced.is_none() {
+            // A zone new to the state: the doors already in it.
+            let zone_id = &self.zones.entries[n].zone_id;
+            for (d, door) in self.doors.entries.iter().enumerate() {
+                if &door.zone_id == zone_id {
+                    set_hint(&mut self.hints.door_zone, d, n, usize::MAX);
+                }
+            }
+        }
     }
 
     pub fn put_door(&mut self, d: Door) {
         self.dirty.insert(EntityRef::Door(d.door_id.clone()));
-        self.doors.insert(d.door_id.clone(), d);
+        self.load_door(d);
+    }
+
+    /// Adds a stored door while loading (not a change to persist).
+    pub(crate) fn load_door(&mut self, d: Door) {
+        let zone = self.zones.numbers.get(d.zone_id.as_str()).copied();
+        let (n, _) = self.doors.insert_numbered(d.door_id.clone(), d);
+        set_hint(
+            &mut self.hints.door_zone,
+            n,
+            zone.unwrap_or(usize::MAX),
+            usize::MAX,
+        );
     }
 
     pub fn put_employee(&mut self, e: Employee) {
@@ -493,7 +528,11 @@ impl State {
                 .get(id)
                 .is_some_and(|s| self.hints.employee.get(s.0) == Some(&n))
         });
-        cards && zones && employees
+        let doors = self.doors.entries.iter().enumerate().all(|(d, door)| {
+            let hint = self.hints.door_zone.get(d).filter(|&&n| n != usize::MAX);
+            hint == self.zones.numbers.get(door.zone_id.as_str())
+        });
+        cards && zones && employees && doors
     }
 
     /// Adds a stored employee while loading (not a change to persist).
@@ -677,6 +716,20 @@ mod tests {
         )
     }
 
+    fn door(door_id: &str, zone_id: &str) -> Door {
+        Door {
+            door_id: door_id.into(),
+            zone_id: zone_id.into(),
+            name: door_id.into(),
+        }
+    }
+
+    /// The zone of door `id`, as a decision reads it.
+    fn zone_of_door<'s>(s: &'s State, id: &str) -> Option<&'s str> {
+        let (n, d) = s.doors.get_numbered(id).unwrap();
+        s.zone_of_door(n, d).map(|(_, z)| z.zone_id.as_str())
+    }
+
     fn zone_of<'s>(s: &'s State, id: &str) -> Option<&'s str> {
         let (n, z) = s.zones.get_numbered(id).unwrap();
         s.zone_sym(n, z).map(|z| s.syms.name(z))
@@ -690,8 +743,16 @@ mod tests {
         s.load_employee(employee("e1"));
         s.put_employee(employee("e2"));
         s.put_card(card("c2", "e2"));
+        // A door loaded before its zone, and one put after it.
+        s.load_door(door("d2", "z2"));
         s.put_zone(zone("z1"));
         s.load_zone(zone("z2"));
+        s.put_door(door("d1", "z1"));
+        s.put_door(door("d9", "z9"));
+        assert_eq!(
+            ["d1", "d2", "d9"].map(|d| zone_of_door(&s, d)),
+            [Some("z1"), Some("z2"), None]
+        );
         assert_eq!(holder_of(&s, "c1"), (Some("e1"), Some("e1")));
         assert_eq!(holder_of(&s, "c2"), (Some("e2"), Some("e2")));
         assert_eq!(
@@ -717,6 +778,12 @@ mod tests {
         assert_eq!(holder_of(&s, "c5"), (Some("e3"), None));
         s.employees.insert("e3".into(), employee("e3"));
         assert_eq!(holder_of(&s, "c5"), (Some("e3"), Some("e3")));
+        // A door moved to another zone directly, past its hint (z1), and
+        // a zone that came in directly, past the doors' hints.
+        s.doors.insert("d1".into(), door("d1", "z2"));
+        assert_eq!(zone_of_door(&s, "d1"), Some("z2"));
+        s.zones.insert("z9".into(), zone("z9"));
+        assert_eq!(zone_of_door(&s, "d9"), Some("z9"));
         s.zones.insert("z3".into(), zone("z3"));
         assert_eq!(zone_of(&s, "z3"), None);
         s.set_inside("e1", "z3", true);

@@ -189,14 +189,11 @@ pub fn decode_into(state: &mut State, kind: &str, a: &str, b: &str, value: &[u8]
         }
         "door" => {
             let d: DoorV = de("door", value, DoorV::read)?;
-            state.doors.insert(
-                a.to_string(),
-                Door {
-                    door_id: a.to_string(),
-                    zone_id: d.zone_id,
-                    name: d.name,
-                },
-            );
+            state.load_door(Door {
+                door_id: a.to_string(),
+                zone_id: d.zone_id,
+                name: d.name,
+            });
         }
         "employee" => {
             let p: EmployeeV = de("employee", value, EmployeeV::read)?;
