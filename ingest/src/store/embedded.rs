@@ -67,7 +67,7 @@ const DECISIONS: TableDefinition<&str, &str> = TableDefinition::new("entry_decis
 const ADMIN_RECORDS: TableDefinition<&str, &str> = TableDefinition::new("admin_records");
 
 /// Page cache of the state database.
-const STATE_CACHE_BYTES: usize = 256 << 20;
+const STATE_CACHE_BYTES: usize = 64 << 20;
 
 const META_LAKE_ID: &str = "lake_id";
 const META_ID_HASH_KEY: &str = "id_hash_key";
