@@ -7,7 +7,7 @@ use std::io::Read;
 use std::path::Path;
 
 use accesslake_model::{
-    Clock, Event, MAX_RECORD_BYTES, Rejected, Source, parse_line, parse_text_line,
+    Clock, Event, MAX_RECORD_BYTES, Rejected, Source, parse_line, parse_text_line, plain_line,
 };
 
 use crate::{Error, Result};
@@ -185,13 +185,20 @@ impl<R: Read> JsonlReader<R> {
                 }
             }
             let start = self.pos;
+            let bad_here = self.bad.front().is_some_and(|(at, _)| *at == start);
+            if !bad_here && let Some((entry, len)) = plain_line(&self.lines[start..]) {
+                self.pos = start + len;
+                self.line_no += 1;
+                return Ok(Some(Line::Event(Event::Entry(entry))));
+            }
             let rest = &self.lines.as_bytes()[start..];
             let end = start + memchr::memchr(b'\n', rest).unwrap_or(rest.len());
             self.pos = end + 1;
             self.line_no += 1;
-            let bad = match self.bad.front() {
-                Some((at, _)) if *at == start => self.bad.pop_front().map(|(_, b)| b),
-                _ => None,
+            let bad = if bad_here {
+                self.bad.pop_front().map(|(_, b)| b)
+            } else {
+                None
             };
             let full = bad.as_deref().unwrap_or(&self.lines.as_bytes()[start..end]);
             let len = match full.strip_suffix(b"\r") {

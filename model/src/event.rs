@@ -498,6 +498,36 @@ const PLAIN_KEY_WORDS: [KeyWords; 5] = [
 /// value the rules refuse) is `None` and goes through that decoder, which
 /// accepts it or says what is wrong.
 fn plain_entry(text: &str) -> Option<EntryEvent> {
+    let (entry, end) = plain_entry_start(text)?;
+    text.as_bytes()[end..]
+        .iter()
+        .all(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+        .then_some(entry)
+}
+
+/// The line at the start of `text` (a buffer of whole lines) when it is a
+/// plain scan ([`plain_entry`]) whose closing brace ends the line, newline
+/// (or `\r\n`) right after it: the scan and the bytes of the line with its
+/// newline. The plain decoder finds the line's end itself, so a reader need
+/// not search for it first. `None` for any other line, which the reader
+/// then cuts at its newline and decodes with [`parse_text_line`]: the same
+/// answer for a line both read.
+pub fn plain_line(text: &str) -> Option<(EntryEvent, usize)> {
+    let (entry, end) = plain_entry_start(text)?;
+    let b = text.as_bytes();
+    let len = match b.get(end) {
+        Some(b'\n') => end + 1,
+        Some(b'\r') if b.get(end + 1) == Some(&b'\n') => end + 2,
+        _ => return None,
+    };
+    (end <= MAX_RECORD_BYTES).then_some((entry, len))
+}
+
+/// [`plain_entry`] of the object `text` starts with, whatever follows it,
+/// and the index just after the object's closing brace. A string's scan
+/// stops at a newline (a control character), so on a buffer of lines it
+/// reads no further than the first line's end.
+fn plain_entry_start(text: &str) -> Option<(EntryEvent, usize)> {
     let b = text.as_bytes();
     if b.first() != Some(&b'{') {
         return None;
@@ -546,12 +576,6 @@ fn plain_entry(text: &str) -> Option<EntryEvent> {
             _ => return None,
         }
     }
-    if !b[at..]
-        .iter()
-        .all(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
-    {
-        return None;
-    }
     let [
         Some(event_id),
         Some(occurred_at),
@@ -566,13 +590,14 @@ fn plain_entry(text: &str) -> Option<EntryEvent> {
         return None;
     }
     let direction = Direction::parse(direction)?;
-    Some(EntryEvent {
+    let entry = EntryEvent {
         event_id: Id::from(event_id),
         occurred_at: parse_rfc3339(occurred_at).ok()?,
         door_id: Id::from(door_id),
         card_id: Id::from(card_id),
         direction,
-    })
+    };
+    Some((entry, at))
 }
 
 /// The length of the value of field `slot` starting at byte `at` (its
@@ -1037,6 +1062,23 @@ mod tests {
         ] {
             assert_eq!(plain_entry(&other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn a_plain_line_ends_at_its_newline_and_only_there() {
+        let entry = plain_entry(LINE).expect("plain");
+        let next = "{\"event_id\":\"x\"}\n";
+        for (eol, len) in [("\n", LINE.len() + 1), ("\r\n", LINE.len() + 2)] {
+            let lines = format!("{LINE}{eol}{next}");
+            assert_eq!(plain_line(&lines), Some((entry.clone(), len)), "{eol:?}");
+        }
+        // Whatever else follows the brace is read as a whole line.
+        for tail in ["", " \n", "\r", "\r \n", "x\n", "}\n", "\u{2028}\n"] {
+            assert_eq!(plain_line(&format!("{LINE}{tail}{next}")), None, "{tail:?}");
+        }
+        // A line cut short: its strings stop at the newline.
+        let cut = &LINE[..LINE.len() - 10];
+        assert_eq!(plain_line(&format!("{cut}\n{LINE}\n")), None);
     }
 
     #[test]

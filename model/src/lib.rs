@@ -21,7 +21,7 @@ pub mod time;
 pub use event::{
     AdminData, AdminEvent, AdminType, CardStatus, Direction, Door, Employee, EmployeeStatus,
     EntryEvent, Event, MAX_RECORD_BYTES, RecordError, Schedule, Zone, first_json_special,
-    parse_admin_json, parse_entry_json, parse_json, parse_line, parse_text_line,
+    parse_admin_json, parse_entry_json, parse_json, parse_line, parse_text_line, plain_line,
 };
 pub use reason::{Outcome, Reason};
 pub use record::{AdminRecord, Decision, Id, IdNumbers, LocalTime, Rejected, Source};
