@@ -225,6 +225,7 @@ impl<R: Read> JsonlReader<R> {
         }
     }
 }
+
 /// A line over the record limit: `raw` holds its first [`MAX_RECORD_BYTES`].
 fn too_long(line_no: u64, len: usize, raw: Vec<u8>) -> Line {
     Line::Rejected {

@@ -253,12 +253,13 @@ impl Symbols {
     }
 }
 
-/// Numbers that spare a decision the lookups of its card holder's and its
-/// zone's interned ids and of the holder's employee record: after the card,
-/// door and zone lookups a scan needs nothing else by name. The state's puts
-/// and loads keep them. A card holder's or a zone's id is checked against
-/// its hint before the hint is used, so an entry that came into a map some
-/// other way costs its lookup, never a wrong pair.
+/// Numbers that spare a decision the lookups of its door's zone, of its card
+/// holder's and its zone's interned ids and of the holder's employee record:
+/// after the card and door lookups a scan needs nothing else by name. The
+/// state's puts and loads keep them. A door's zone, a card holder's or a
+/// zone's id is checked against its hint before the hint is used, so an
+/// entry that came into a map some other way costs its lookup, never a
+/// wrong zone or pair.
 #[derive(Debug, Default, Clone)]
 struct Hints {
     /// By card number: the card holder's interned id.
