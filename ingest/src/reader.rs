@@ -24,7 +24,7 @@ pub enum Line {
 }
 
 /// Bytes asked of a stream at a time.
-pub const READ_CHUNK: usize = 1 << 20;
+const READ_CHUNK: usize = 1 << 20;
 
 /// Reads lines of at most [`MAX_RECORD_BYTES`]; a longer line is consumed
 /// to its end without being held in memory (past one read) and reported as
@@ -61,10 +61,6 @@ enum Refill {
 }
 
 impl<R: Read> JsonlReader<R> {
-    pub fn new(inner: R) -> Self {
-        Self::with_chunk(inner, READ_CHUNK)
-    }
-
     /// A reader asking `chunk` bytes (at least one) of `inner` at a time.
     pub fn with_chunk(inner: R, chunk: usize) -> Self {
         JsonlReader {
