@@ -6,6 +6,9 @@
 //! writes only what changed in a chunk.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
 
 /// The maps of the state and of a chunk's duplicate checks: std's maps with
 /// foldhash, several times faster than SipHash on short ids. Its seed is
@@ -20,16 +23,22 @@ pub type Set<T> = HashSet<T, foldhash::fast::RandomState>;
 /// a number an entry keeps: entries are replaced, never removed. The
 /// state's zones, doors and cards, whose numbers a decision carries to
 /// the file writer ([`accesslake_model::IdNumbers`]).
+///
+/// Its table compares ids with [`same_id`], in line: a scan looks up its
+/// card and its door here.
 #[derive(Debug, Clone)]
 pub struct NumberedMap<V> {
-    numbers: Map<String, usize>,
+    /// Each id with its number, hashed by `hasher`.
+    numbers: HashTable<(String, usize)>,
+    hasher: foldhash::fast::RandomState,
     entries: Vec<V>,
 }
 
 impl<V> Default for NumberedMap<V> {
     fn default() -> Self {
         NumberedMap {
-            numbers: Map::default(),
+            numbers: HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
             entries: Vec::new(),
         }
     }
@@ -39,8 +48,22 @@ impl<V> NumberedMap<V> {
     /// The entry of `id` and its number.
     #[inline]
     pub fn get_numbered(&self, id: &str) -> Option<(usize, &V)> {
-        let n = *self.numbers.get(id)?;
+        let n = self.number(id)?;
         Some((n, self.entries.get(n)?))
+    }
+
+    /// The number of `id`'s entry.
+    #[inline]
+    fn number(&self, id: &str) -> Option<usize> {
+        let hash = self.hasher.hash_one(id);
+        self.numbers
+            .find(hash, |(k, _)| same_id(k, id))
+            .map(|&(_, n)| n)
+    }
+
+    /// Each id with its entry's number, in no particular order.
+    fn ids(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.numbers.iter().map(|(id, n)| (id.as_str(), *n))
     }
 
     #[inline]
@@ -49,7 +72,7 @@ impl<V> NumberedMap<V> {
     }
 
     pub fn contains_key(&self, id: &str) -> bool {
-        self.numbers.contains_key(id)
+        self.number(id).is_some()
     }
 
     /// The entry numbered `n`.
@@ -66,11 +89,14 @@ impl<V> NumberedMap<V> {
 
     /// [`NumberedMap::insert`], also giving the entry's number.
     fn insert_numbered(&mut self, id: String, v: V) -> (usize, Option<V>) {
-        match self.numbers.get(id.as_str()) {
-            Some(&n) => (n, Some(std::mem::replace(&mut self.entries[n], v))),
+        match self.number(&id) {
+            Some(n) => (n, Some(std::mem::replace(&mut self.entries[n], v))),
             None => {
                 let n = self.entries.len();
-                self.numbers.insert(id, n);
+                let hasher = &self.hasher;
+                let hash = hasher.hash_one(id.as_str());
+                self.numbers
+                    .insert_unique(hash, (id, n), |(k, _)| hasher.hash_one(k.as_str()));
                 self.entries.push(v);
                 (n, None)
             }
@@ -97,9 +123,8 @@ impl<V: PartialEq> PartialEq for NumberedMap<V> {
     fn eq(&self, other: &Self) -> bool {
         self.len() == other.len()
             && self
-                .numbers
-                .iter()
-                .all(|(id, &n)| other.get(id) == self.entries.get(n))
+                .ids()
+                .all(|(id, n)| other.get(id) == self.entries.get(n))
     }
 }
 
@@ -115,7 +140,7 @@ impl<V> std::ops::Index<&str> for NumberedMap<V> {
     }
 }
 
-use accesslake_model::{CardStatus, Door, Employee, Micros, Schedule, Zone};
+use accesslake_model::{CardStatus, Door, Employee, Micros, Schedule, Zone, same_id};
 
 /// A card as issued, with its current status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,7 +272,7 @@ impl Symbols {
     #[inline]
     fn hinted(&self, hint: Option<&Sym>, id: &str) -> Option<Sym> {
         match hint {
-            Some(&s) if self.names.get(s.0).is_some_and(|name| name == id) => Some(s),
+            Some(&s) if self.names.get(s.0).is_some_and(|name| same_id(name, id)) => Some(s),
             _ => self.get(id),
         }
     }
@@ -365,7 +390,7 @@ impl State {
     pub(crate) fn zone_of_door(&self, number: usize, door: &Door) -> Option<(usize, &Zone)> {
         if let Some(&n) = self.hints.door_zone.get(number)
             && let Some(zone) = self.zones.numbered(n)
-            && zone.zone_id == door.zone_id
+            && same_id(&zone.zone_id, &door.zone_id)
         {
             return Some((n, zone));
         }
@@ -495,7 +520,7 @@ impl State {
 
     /// Adds a stored door while loading (not a change to persist).
     pub(crate) fn load_door(&mut self, d: Door) {
-        let zone = self.zones.numbers.get(d.zone_id.as_str()).copied();
+        let zone = self.zones.number(&d.zone_id);
         let (n, _) = self.doors.insert_numbered(d.door_id.clone(), d);
         set_hint(
             &mut self.hints.door_zone,
@@ -515,23 +540,22 @@ impl State {
     /// state's puts and loads leave).
     #[cfg(test)]
     pub(crate) fn hints_complete(&self) -> bool {
-        let cards = self.cards.numbers.iter().all(|(_, &n)| {
+        let cards = self.cards.ids().all(|(_, n)| {
             let card = &self.cards.entries[n];
             self.hints.card_holder.get(n) == self.syms.get(&card.employee_id).as_ref()
         });
         let zones = self
             .zones
-            .numbers
-            .iter()
-            .all(|(id, &n)| self.hints.zone.get(n) == self.syms.get(id).as_ref());
-        let employees = self.employees.numbers.iter().all(|(id, &n)| {
+            .ids()
+            .all(|(id, n)| self.hints.zone.get(n) == self.syms.get(id).as_ref());
+        let employees = self.employees.ids().all(|(id, n)| {
             self.syms
                 .get(id)
                 .is_some_and(|s| self.hints.employee.get(s.0) == Some(&n))
         });
         let doors = self.doors.entries.iter().enumerate().all(|(d, door)| {
             let hint = self.hints.door_zone.get(d).filter(|&&n| n != usize::MAX);
-            hint == self.zones.numbers.get(door.zone_id.as_str())
+            hint.copied() == self.zones.number(&door.zone_id)
         });
         cards && zones && employees && doors
     }

@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::ops::Range;
 
+use accesslake_model::same_id;
 use arrow_array::cast::AsArray;
 use arrow_array::types::UInt32Type;
 use arrow_array::{Array, DictionaryArray, StringArray};
@@ -430,35 +431,6 @@ fn pack(b: &[u8]) -> Option<Packed> {
     Some([a, b2, c, n as u64])
 }
 
-/// Whether two strings are equal, compared in two overlapping words when
-/// they are 8 to 16 bytes long (the ids of cards, doors and people), in
-/// two overlapping halves or three bytes when shorter (sites, zones), not
-/// through `memcmp`.
-#[inline(always)]
-pub(crate) fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    let half = |s: &[u8], at: usize| {
-        let mut w = [0; 4];
-        w.copy_from_slice(&s[at..at + 4]);
-        u32::from_le_bytes(w)
-    };
-    // The ids' lengths first: a match on the ranges would test the short
-    // ones before them.
-    if (8..=16).contains(&n) {
-        word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8)
-    } else if n > 16 {
-        a == b
-    } else if n >= 4 {
-        half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4)
-    } else {
-        n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1])
-    }
-}
-
 /// Where a packed string starts looking for its slot: foldhash's folded
 /// multiply over the four words and the table's seeds.
 fn slot_hash(p: &Packed, seeds: &[u64; 3]) -> u64 {
@@ -521,7 +493,7 @@ impl<'a> Numbering<'a> {
         let n = number as usize;
         if let Some(&k) = self.by_number.get(n)
             && let Some(id) = k.checked_sub(1)
-            && self.seen.get(id as usize).is_some_and(|s| same(s, v))
+            && self.seen.get(id as usize).is_some_and(|s| same_id(s, v))
         {
             return id;
         }
@@ -540,7 +512,7 @@ impl<'a> Numbering<'a> {
     #[inline]
     pub(crate) fn id(&mut self, v: &'a str) -> u32 {
         if let Some((q, id)) = self.previous
-            && same(q, v)
+            && same_id(q, v)
         {
             return id;
         }
@@ -677,7 +649,7 @@ impl<'a> Ranked<'a> {
     #[inline(always)]
     pub(crate) fn rank(&self, v: &str, number: u32) -> Option<u32> {
         let r = self.by_number.get(number as usize)?.checked_sub(1)?;
-        same(self.sorted.get(r as usize)?, v).then_some(r)
+        same_id(self.sorted.get(r as usize)?, v).then_some(r)
     }
 }
 
@@ -1103,34 +1075,6 @@ mod tests {
             sorted.len(),
             level_7.len()
         );
-    }
-
-    proptest::proptest! {
-        /// Strings of every length `same` compares apart, equal or
-        /// differing in one byte anywhere (or in length).
-        #[test]
-        fn same_is_equality(
-            a in proptest::prop_oneof!["[ab]{0,4}", "[ab\u{e9}]{0,20}"],
-            at in 0usize..40,
-            change in 0usize..4,
-        ) {
-            let mut b: Vec<char> = a.chars().collect();
-            if !b.is_empty() {
-                let i = at % b.len();
-                match change {
-                    // Another character, of the same length in bytes
-                    // where it can be.
-                    0 | 1 => b[i] = if b[i] == 'a' { 'b' } else { 'a' },
-                    2 => {
-                        b.remove(i);
-                    }
-                    _ => {}
-                }
-            }
-            let b: String = b.into_iter().collect();
-            proptest::prop_assert_eq!(same(&a, &b), a == b);
-            proptest::prop_assert!(same(&a, &a.clone()));
-        }
     }
 
     /// The hybrid encoding as a scan of every run: each run is followed to
