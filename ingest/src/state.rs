@@ -268,13 +268,21 @@ impl Symbols {
         &self.names[s.0]
     }
 
-    /// `hint` when it is the interned `id`, else `id`'s lookup.
-    #[inline]
+    /// `hint` when it is the interned `id`, else `id`'s lookup. The check
+    /// is made in line in a scan's decision; the lookup, which a decision
+    /// seldom needs, is not.
+    #[inline(always)]
     fn hinted(&self, hint: Option<&Sym>, id: &str) -> Option<Sym> {
         match hint {
             Some(&s) if self.names.get(s.0).is_some_and(|name| same_id(name, id)) => Some(s),
-            _ => self.get(id),
+            _ => self.unhinted(id),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn unhinted(&self, id: &str) -> Option<Sym> {
+        self.get(id)
     }
 }
 
