@@ -343,8 +343,10 @@ fn decode_header(h: &[u8]) -> Option<(u8, u64, usize)> {
     }
     let len = u64::from_le_bytes(h[2..10].try_into().ok()?);
     let blocks = usize::try_from(u64::from_le_bytes(h[10..18].try_into().ok()?)).ok()?;
-    // A filter is sized from its run's length (larger only if the run lost
-    // repeated keys in a merge); far larger is damage, not a size to allocate.
+    // A filter is sized from its run's length at the bits per key of its
+    // day (larger only if the run lost repeated keys in a merge); far
+    // larger is damage, not a size to allocate, and so is smaller than any
+    // store ever wrote.
     let fewest = Filter::blocks_at(len, FEWEST_FILTER_BITS_PER_KEY);
     let sized = Filter::blocks_for(len);
     (blocks >= fewest && blocks <= sized.saturating_mul(16)).then_some((h[1], len, blocks))
