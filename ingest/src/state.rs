@@ -405,13 +405,20 @@ impl State {
         self.zones.get_numbered(&door.zone_id)
     }
 
-    /// The employee record of an interned id.
-    #[inline]
+    /// The employee record of an interned id: by its hint in line, by its
+    /// id out of line.
+    #[inline(always)]
     pub(crate) fn employee_of(&self, s: Sym) -> Option<&Employee> {
         match self.hints.employee.get(s.0) {
             Some(&n) if n != usize::MAX => self.employees.numbered(n),
-            _ => self.employees.get(self.syms.name(s)),
+            _ => self.employee_by_name(s),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn employee_by_name(&self, s: Sym) -> Option<&Employee> {
+        self.employees.get(self.syms.name(s))
     }
 
     pub fn grant(&self, employee_id: &str, zone_id: &str) -> Option<&Grant> {
