@@ -89,14 +89,20 @@ impl<V> NumberedMap<V> {
 
     /// [`NumberedMap::insert`], also giving the entry's number.
     fn insert_numbered(&mut self, id: String, v: V) -> (usize, Option<V>) {
-        match self.number(&id) {
-            Some(n) => (n, Some(std::mem::replace(&mut self.entries[n], v))),
-            None => {
+        let hasher = &self.hasher;
+        let hash = hasher.hash_one(id.as_str());
+        match self.numbers.entry(
+            hash,
+            |(k, _)| same_id(k, &id),
+            |(k, _)| hasher.hash_one(k.as_str()),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(e) => {
+                let n = e.get().1;
+                (n, Some(std::mem::replace(&mut self.entries[n], v)))
+            }
+            hashbrown::hash_table::Entry::Vacant(e) => {
                 let n = self.entries.len();
-                let hasher = &self.hasher;
-                let hash = hasher.hash_one(id.as_str());
-                self.numbers
-                    .insert_unique(hash, (id, n), |(k, _)| hasher.hash_one(k.as_str()));
+                e.insert((id, n));
                 self.entries.push(v);
                 (n, None)
             }
