@@ -1,7 +1,7 @@
 //! Admin-event semantics of SPEC 2.2 and 3.1: stale check, unknown-entity
 //! check, then the change. Duplicates are filtered before this by event_id.
 
-use accesslake_model::{AdminData, AdminEvent, AdminRecord, CardStatus, Micros};
+use accesslake_model::{AdminData, AdminEvent, AdminRecord, CardStatus, Id, Micros};
 
 use crate::state::{Card, EntityRef, Grant, State};
 
@@ -84,8 +84,8 @@ fn apply(state: &mut State, ev: &AdminEvent) {
             valid_from,
             valid_until,
         } => state.put_card(Card {
-            card_id: card_id.clone(),
-            employee_id: employee_id.clone(),
+            card_id: Id::from(card_id.as_str()),
+            employee_id: Id::from(employee_id.as_str()),
             status: CardStatus::Active,
             valid_from: *valid_from,
             valid_until: *valid_until,

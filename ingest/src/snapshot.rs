@@ -69,13 +69,13 @@ pub fn snapshot_batches(state: &State, at: Micros) -> Result<Vec<(Table, RecordB
         ],
     ));
 
-    let cards = sorted(state.cards.values(), |c| c.card_id.clone());
+    let cards = sorted(state.cards.values(), |c| c.card_id.to_string());
     let n = cards.len();
     out.push((
         Table::Cards,
         vec![
-            text(cards.iter().map(|c| c.card_id.clone())),
-            text(cards.iter().map(|c| c.employee_id.clone())),
+            text(cards.iter().map(|c| c.card_id.to_string())),
+            text(cards.iter().map(|c| c.employee_id.to_string())),
             text(cards.iter().map(|c| c.status.as_str().to_string())),
             times(cards.iter().map(|c| c.valid_from)),
             times(cards.iter().map(|c| c.valid_until)),

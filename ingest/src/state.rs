@@ -25,11 +25,13 @@ pub type Set<T> = HashSet<T, foldhash::fast::RandomState>;
 /// the file writer ([`accesslake_model::IdNumbers`]).
 ///
 /// Its table compares ids with [`same_id`], in line: a scan looks up its
-/// card and its door here.
+/// card and its door here. Its ids are [`Id`]s, kept in the table's slot
+/// when they are short (as nearly every card id is), so that a lookup's
+/// comparison reads no memory but the slot's.
 #[derive(Debug, Clone)]
 pub struct NumberedMap<V> {
     /// Each id with its number, hashed by `hasher`.
-    numbers: HashTable<(String, usize)>,
+    numbers: HashTable<(Id, usize)>,
     hasher: foldhash::fast::RandomState,
     entries: Vec<V>,
 }
@@ -46,14 +48,14 @@ impl<V> Default for NumberedMap<V> {
 
 impl<V> NumberedMap<V> {
     /// The entry of `id` and its number.
-    #[inline]
+    #[inline(always)]
     pub fn get_numbered(&self, id: &str) -> Option<(usize, &V)> {
         let n = self.number(id)?;
         Some((n, self.entries.get(n)?))
     }
 
     /// The number of `id`'s entry.
-    #[inline]
+    #[inline(always)]
     fn number(&self, id: &str) -> Option<usize> {
         let hash = self.hasher.hash_one(id);
         self.numbers
@@ -83,12 +85,12 @@ impl<V> NumberedMap<V> {
 
     /// Sets the entry of `id`, which keeps its number if it had one; the
     /// entry it replaced.
-    pub fn insert(&mut self, id: String, v: V) -> Option<V> {
-        self.insert_numbered(id, v).1
+    pub fn insert(&mut self, id: &str, v: V) -> Option<V> {
+        self.insert_numbered(Id::from(id), v).1
     }
 
     /// [`NumberedMap::insert`], also giving the entry's number.
-    fn insert_numbered(&mut self, id: String, v: V) -> (usize, Option<V>) {
+    fn insert_numbered(&mut self, id: Id, v: V) -> (usize, Option<V>) {
         let hasher = &self.hasher;
         let hash = hasher.hash_one(id.as_str());
         match self.numbers.entry(
@@ -146,13 +148,14 @@ impl<V> std::ops::Index<&str> for NumberedMap<V> {
     }
 }
 
-use accesslake_model::{CardStatus, Door, Employee, Micros, Schedule, Zone, same_id};
+use accesslake_model::{CardStatus, Door, Employee, Id, Micros, Schedule, Zone, same_id};
 
-/// A card as issued, with its current status.
+/// A card as issued, with its current status. Its ids are [`Id`]s, in the
+/// card's own memory when short: a scan reads its holder's id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Card {
-    pub card_id: String,
-    pub employee_id: String,
+    pub card_id: Id,
+    pub employee_id: Id,
     pub status: CardStatus,
     pub valid_from: Option<Micros>,
     pub valid_until: Option<Micros>,
@@ -248,11 +251,12 @@ impl Pair {
 
 /// The employee and zone ids that grants and presence have named. Ids are
 /// never forgotten: their number is bounded by the people and zones a site
-/// has ever had, not by events.
+/// has ever had, not by events. Names are [`Id`]s: a scan's hint check
+/// reads its holder's and its zone's.
 #[derive(Debug, Default, Clone)]
 struct Symbols {
-    ids: Map<String, Sym>,
-    names: Vec<String>,
+    ids: Map<Id, Sym>,
+    names: Vec<Id>,
 }
 
 impl Symbols {
@@ -265,8 +269,8 @@ impl Symbols {
             return s;
         }
         let s = Sym(self.names.len());
-        self.names.push(name.to_string());
-        self.ids.insert(name.to_string(), s);
+        self.names.push(Id::from(name));
+        self.ids.insert(Id::from(name), s);
         s
     }
 
@@ -521,7 +525,7 @@ impl State {
     /// Adds a stored zone while loading (not a change to persist).
     pub(crate) fn load_zone(&mut self, z: Zone) {
         let s = self.syms.intern(&z.zone_id);
-        let (n, replaced) = self.zones.insert_numbered(z.zone_id.clone(), z);
+        let (n, replaced) = self.zones.insert_numbered(Id::from(z.zone_id.as_str()), z);
         set_hint(&mut self.hints.zone, n, s, Sym::NONE);
         if replaced.is_none() {
             // A zone new to the state: the doors already in it.
@@ -542,7 +546,7 @@ impl State {
     /// Adds a stored door while loading (not a change to persist).
     pub(crate) fn load_door(&mut self, d: Door) {
         let zone = self.zones.number(&d.zone_id);
-        let (n, _) = self.doors.insert_numbered(d.door_id.clone(), d);
+        let (n, _) = self.doors.insert_numbered(Id::from(d.door_id.as_str()), d);
         set_hint(
             &mut self.hints.door_zone,
             n,
@@ -584,12 +588,14 @@ impl State {
     /// Adds a stored employee while loading (not a change to persist).
     pub(crate) fn load_employee(&mut self, e: Employee) {
         let s = self.syms.intern(&e.employee_id);
-        let (n, _) = self.employees.insert_numbered(e.employee_id.clone(), e);
+        let (n, _) = self
+            .employees
+            .insert_numbered(Id::from(e.employee_id.as_str()), e);
         set_hint(&mut self.hints.employee, s.0, n, usize::MAX);
     }
 
     pub fn put_card(&mut self, c: Card) {
-        self.dirty.insert(EntityRef::Card(c.card_id.clone()));
+        self.dirty.insert(EntityRef::Card(c.card_id.to_string()));
         self.load_card(c);
     }
 
@@ -665,9 +671,9 @@ mod tests {
     fn a_numbered_map_keeps_each_ids_number_and_compares_as_a_map() {
         let mut m = NumberedMap::default();
         assert!(m.is_empty());
-        assert_eq!(m.insert("b".into(), 1), None);
-        assert_eq!(m.insert("a".into(), 2), None);
-        assert_eq!(m.insert("b".into(), 3), Some(1), "replaced, not added");
+        assert_eq!(m.insert("b", 1), None);
+        assert_eq!(m.insert("a", 2), None);
+        assert_eq!(m.insert("b", 3), Some(1), "replaced, not added");
         assert_eq!(m.get_numbered("b"), Some((0, &3)));
         assert_eq!(m.get_numbered("a"), Some((1, &2)));
         assert_eq!(m.get_numbered("c"), None);
@@ -677,13 +683,13 @@ mod tests {
 
         // The same entries numbered the other way round are the same map.
         let mut other = NumberedMap::default();
-        other.insert("a".into(), 2);
-        other.insert("b".into(), 3);
+        other.insert("a", 2);
+        other.insert("b", 3);
         assert_eq!(m, other);
-        other.insert("b".into(), 4);
+        other.insert("b", 4);
         assert_ne!(m, other);
-        other.insert("b".into(), 3);
-        other.insert("c".into(), 3);
+        other.insert("b", 3);
+        other.insert("c", 3);
         assert_ne!(m, other);
         assert_ne!(other, m);
     }
@@ -812,25 +818,25 @@ mod tests {
 
         // Entries put into the maps directly, past the hints: the stale
         // hint of c1 (e2) is not used, c3 has none.
-        s.cards.insert("c1".into(), card("c1", "e1"));
-        s.cards.insert("c3".into(), card("c3", "e1"));
+        s.cards.insert("c1", card("c1", "e1"));
+        s.cards.insert("c3", card("c3", "e1"));
         assert!(!s.hints_complete());
         assert_eq!(holder_of(&s, "c1"), (Some("e1"), Some("e1")));
         assert_eq!(holder_of(&s, "c3"), (Some("e1"), Some("e1")));
         // A holder no one interned, and an employee record without a hint.
-        s.cards.insert("c4".into(), card("c4", "ghost"));
+        s.cards.insert("c4", card("c4", "ghost"));
         assert_eq!(holder_of(&s, "c4"), (None, None));
         s.put_card(card("c5", "e3"));
         assert_eq!(holder_of(&s, "c5"), (Some("e3"), None));
-        s.employees.insert("e3".into(), employee("e3"));
+        s.employees.insert("e3", employee("e3"));
         assert_eq!(holder_of(&s, "c5"), (Some("e3"), Some("e3")));
         // A door moved to another zone directly, past its hint (z1), and
         // a zone that came in directly, past the doors' hints.
-        s.doors.insert("d1".into(), door("d1", "z2"));
+        s.doors.insert("d1", door("d1", "z2"));
         assert_eq!(zone_of_door(&s, "d1"), Some("z2"));
-        s.zones.insert("z9".into(), zone("z9"));
+        s.zones.insert("z9", zone("z9"));
         assert_eq!(zone_of_door(&s, "d9"), Some("z9"));
-        s.zones.insert("z3".into(), zone("z3"));
+        s.zones.insert("z3", zone("z3"));
         assert_eq!(zone_of(&s, "z3"), None);
         s.set_inside("e1", "z3", true);
         assert_eq!(zone_of(&s, "z3"), Some("z3"));

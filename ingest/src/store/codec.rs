@@ -1,7 +1,7 @@
 //! How state entities are encoded as values in a key-value store: compact JSON,
 //! so a store can be inspected with ordinary tools and evolves by adding fields.
 
-use accesslake_model::{CardStatus, Door, Employee, EmployeeStatus, Micros, Schedule, Zone};
+use accesslake_model::{CardStatus, Door, Employee, EmployeeStatus, Id, Micros, Schedule, Zone};
 use serde::{Deserialize, Serialize};
 
 use crate::state::{Card, EntityRef, Grant, State};
@@ -137,7 +137,7 @@ pub fn encode(state: &State, e: &EntityRef) -> Option<Vec<u8>> {
         }),
         EntityRef::Card(id) => state.cards.get(id).map(|c| {
             serde_json::to_vec(&CardV {
-                employee_id: c.employee_id.clone(),
+                employee_id: c.employee_id.to_string(),
                 status: c.status.as_str().to_string(),
                 valid_from: c.valid_from,
                 valid_until: c.valid_until,
@@ -212,8 +212,8 @@ pub fn decode_into(state: &mut State, kind: &str, a: &str, b: &str, value: &[u8]
             let c: CardV = de("card", value, CardV::read)?;
             let status = CardStatus::parse(&c.status).ok_or_else(|| corrupt("card", "status"))?;
             state.load_card(Card {
-                card_id: a.to_string(),
-                employee_id: c.employee_id,
+                card_id: Id::from(a),
+                employee_id: Id::from(c.employee_id),
                 status,
                 valid_from: c.valid_from,
                 valid_until: c.valid_until,
