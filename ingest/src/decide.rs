@@ -156,10 +156,11 @@ pub(crate) fn decide_pair(
     processed_at: Micros,
 ) -> (Decision, Option<Pair>) {
     let number = |n: Option<usize>| n.and_then(|n| u32::try_from(n).ok());
-    let card = state.cards.get_numbered(ev.card_id.as_str());
+    let card = state.card_with_holder(ev.card_id.as_str());
     let door = state.doors.get_numbered(ev.door_id.as_str());
     let zone = door.and_then(|(n, d)| state.zone_of_door(n, d));
-    let holder_sym = card.and_then(|(n, c)| state.holder(n, c));
+    let holder_sym = card.and_then(|(_, _, h)| h);
+    let card = card.map(|(n, c, _)| (n, c));
     let zone_sym = zone.and_then(|(n, z)| state.zone_sym(n, z));
     let pair = holder_sym.zip(zone_sym).map(|(e, z)| Pair::new(e, z));
     let (card_number, card) = (number(card.map(|c| c.0)), card.map(|c| c.1));

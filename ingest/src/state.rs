@@ -28,13 +28,28 @@ pub type Set<T> = HashSet<T, foldhash::fast::RandomState>;
 /// card and its door here. Its ids are [`Id`]s, kept in the table's slot
 /// when they are short (as nearly every card id is), so that a lookup's
 /// comparison reads no memory but the slot's.
+///
+/// Each slot also holds a link, a number its owner gave the entry (a
+/// card's holder's interned id), which every put of the entry sets or
+/// clears: a link read is never stale, and it is there as soon as the slot
+/// is, before the entry's own memory arrives.
 #[derive(Debug, Clone)]
 pub struct NumberedMap<V> {
-    /// Each id with its number, hashed by `hasher`.
-    numbers: HashTable<(Id, usize)>,
+    /// Each id with its number and link, hashed by `hasher`.
+    numbers: HashTable<Slot>,
     hasher: foldhash::fast::RandomState,
     entries: Vec<V>,
 }
+
+#[derive(Debug, Clone)]
+struct Slot {
+    id: Id,
+    number: usize,
+    /// [`NO_LINK`] when the entry has none.
+    link: u32,
+}
+
+const NO_LINK: u32 = u32::MAX;
 
 impl<V> Default for NumberedMap<V> {
     fn default() -> Self {
@@ -50,22 +65,32 @@ impl<V> NumberedMap<V> {
     /// The entry of `id` and its number.
     #[inline(always)]
     pub fn get_numbered(&self, id: &str) -> Option<(usize, &V)> {
-        let n = self.number(id)?;
+        let n = self.slot(id)?.number;
         Some((n, self.entries.get(n)?))
     }
 
-    /// The number of `id`'s entry.
+    /// The entry of `id`, its number and its link.
     #[inline(always)]
-    fn number(&self, id: &str) -> Option<usize> {
+    fn get_linked(&self, id: &str) -> Option<(usize, &V, Option<u32>)> {
+        let slot = self.slot(id)?;
+        let link = (slot.link != NO_LINK).then_some(slot.link);
+        Some((slot.number, self.entries.get(slot.number)?, link))
+    }
+
+    #[inline(always)]
+    fn slot(&self, id: &str) -> Option<&Slot> {
         let hash = self.hasher.hash_one(id);
-        self.numbers
-            .find(hash, |(k, _)| same_id(k, id))
-            .map(|&(_, n)| n)
+        self.numbers.find(hash, |slot| same_id(&slot.id, id))
+    }
+
+    /// The number of `id`'s entry.
+    fn number(&self, id: &str) -> Option<usize> {
+        self.slot(id).map(|slot| slot.number)
     }
 
     /// Each id with its entry's number, in no particular order.
     fn ids(&self) -> impl Iterator<Item = (&str, usize)> {
-        self.numbers.iter().map(|(id, n)| (id.as_str(), *n))
+        self.numbers.iter().map(|s| (s.id.as_str(), s.number))
     }
 
     #[inline]
@@ -86,27 +111,31 @@ impl<V> NumberedMap<V> {
     /// Sets the entry of `id`, which keeps its number if it had one; the
     /// entry it replaced.
     pub fn insert(&mut self, id: &str, v: V) -> Option<V> {
-        self.insert_numbered(Id::from(id), v).1
+        self.insert_linked(Id::from(id), v, None).1
     }
 
-    /// [`NumberedMap::insert`], also giving the entry's number.
-    fn insert_numbered(&mut self, id: Id, v: V) -> (usize, Option<V>) {
+    /// [`NumberedMap::insert`] setting the entry's link (none when it does
+    /// not fit one), also giving the entry's number.
+    fn insert_linked(&mut self, id: Id, v: V, link: Option<usize>) -> (usize, Option<V>) {
+        let link = link.and_then(|l| u32::try_from(l).ok()).unwrap_or(NO_LINK);
         let hasher = &self.hasher;
         let hash = hasher.hash_one(id.as_str());
         match self.numbers.entry(
             hash,
-            |(k, _)| same_id(k, &id),
-            |(k, _)| hasher.hash_one(k.as_str()),
+            |slot| same_id(&slot.id, &id),
+            |slot| hasher.hash_one(slot.id.as_str()),
         ) {
-            hashbrown::hash_table::Entry::Occupied(e) => {
-                let n = e.get().1;
+            hashbrown::hash_table::Entry::Occupied(mut e) => {
+                let slot = e.get_mut();
+                slot.link = link;
+                let n = slot.number;
                 (n, Some(std::mem::replace(&mut self.entries[n], v)))
             }
             hashbrown::hash_table::Entry::Vacant(e) => {
-                let n = self.entries.len();
-                e.insert((id, n));
+                let number = self.entries.len();
+                e.insert(Slot { id, number, link });
                 self.entries.push(v);
-                (n, None)
+                (number, None)
             }
         }
     }
@@ -296,17 +325,15 @@ impl Symbols {
     }
 }
 
-/// Numbers that spare a decision the lookups of its door's zone, of its card
-/// holder's and its zone's interned ids and of the holder's employee record:
-/// after the card and door lookups a scan needs nothing else by name. The
-/// state's puts and loads keep them. A door's zone, a card holder's or a
-/// zone's id is checked against its hint before the hint is used, so an
-/// entry that came into a map some other way costs its lookup, never a
-/// wrong zone or pair.
+/// Numbers that spare a decision the lookups of its door's zone, of its
+/// zone's interned id and of its card holder's employee record: with the
+/// card's link to its holder's interned id, after the card and door
+/// lookups a scan needs nothing else by name. The state's puts and loads
+/// keep them. A door's zone or a zone's id is checked against its hint
+/// before the hint is used, so an entry that came into a map some other
+/// way costs its lookup, never a wrong zone or pair.
 #[derive(Debug, Default, Clone)]
 struct Hints {
-    /// By card number: the card holder's interned id.
-    card_holder: Vec<Sym>,
     /// By zone number: the zone's interned id.
     zone: Vec<Sym>,
     /// By interned id: the number of the employee of that id.
@@ -390,11 +417,16 @@ impl State {
         Pair(self.syms.intern(employee_id), self.syms.intern(zone_id))
     }
 
-    /// The interned id of the holder of `card`, numbered `number`.
-    #[inline]
-    pub(crate) fn holder(&self, number: usize, card: &Card) -> Option<Sym> {
-        self.syms
-            .hinted(self.hints.card_holder.get(number), &card.employee_id)
+    /// The card of `id`, its number and its holder's interned id: the
+    /// card's link, or out of line, a lookup of its holder's id.
+    #[inline(always)]
+    pub(crate) fn card_with_holder(&self, id: &str) -> Option<(usize, &Card, Option<Sym>)> {
+        let (n, card, link) = self.cards.get_linked(id)?;
+        let holder = match link {
+            Some(s) => Some(Sym(s as usize)),
+            None => self.syms.unhinted(&card.employee_id),
+        };
+        Some((n, card, holder))
     }
 
     /// The interned id of `zone`, numbered `number`.
@@ -525,7 +557,9 @@ impl State {
     /// Adds a stored zone while loading (not a change to persist).
     pub(crate) fn load_zone(&mut self, z: Zone) {
         let s = self.syms.intern(&z.zone_id);
-        let (n, replaced) = self.zones.insert_numbered(Id::from(z.zone_id.as_str()), z);
+        let (n, replaced) = self
+            .zones
+            .insert_linked(Id::from(z.zone_id.as_str()), z, None);
         set_hint(&mut self.hints.zone, n, s, Sym::NONE);
         if replaced.is_none() {
             // A zone new to the state: the doors already in it.
@@ -546,7 +580,9 @@ impl State {
     /// Adds a stored door while loading (not a change to persist).
     pub(crate) fn load_door(&mut self, d: Door) {
         let zone = self.zones.number(&d.zone_id);
-        let (n, _) = self.doors.insert_numbered(Id::from(d.door_id.as_str()), d);
+        let (n, _) = self
+            .doors
+            .insert_linked(Id::from(d.door_id.as_str()), d, None);
         set_hint(
             &mut self.hints.door_zone,
             n,
@@ -565,9 +601,10 @@ impl State {
     /// state's puts and loads leave).
     #[cfg(test)]
     pub(crate) fn hints_complete(&self) -> bool {
-        let cards = self.cards.ids().all(|(_, n)| {
-            let card = &self.cards.entries[n];
-            self.hints.card_holder.get(n) == self.syms.get(&card.employee_id).as_ref()
+        let cards = self.cards.numbers.iter().all(|slot| {
+            let card = &self.cards.entries[slot.number];
+            let linked = self.syms.get(&card.employee_id);
+            linked.and_then(|s| u32::try_from(s.0).ok()) == Some(slot.link)
         });
         let zones = self
             .zones
@@ -590,7 +627,7 @@ impl State {
         let s = self.syms.intern(&e.employee_id);
         let (n, _) = self
             .employees
-            .insert_numbered(Id::from(e.employee_id.as_str()), e);
+            .insert_linked(Id::from(e.employee_id.as_str()), e, None);
         set_hint(&mut self.hints.employee, s.0, n, usize::MAX);
     }
 
@@ -602,8 +639,7 @@ impl State {
     /// Adds a stored card while loading (not a change to persist).
     pub(crate) fn load_card(&mut self, c: Card) {
         let s = self.syms.intern(&c.employee_id);
-        let (n, _) = self.cards.insert_numbered(c.card_id.clone(), c);
-        set_hint(&mut self.hints.card_holder, n, s, Sym::NONE);
+        self.cards.insert_linked(c.card_id.clone(), c, Some(s.0));
     }
 
     pub fn put_grant(&mut self, g: Grant) {
@@ -759,8 +795,7 @@ mod tests {
     /// The id of card `id`'s holder and that holder's employee record, as a
     /// decision reads them.
     fn holder_of<'s>(s: &'s State, id: &str) -> (Option<&'s str>, Option<&'s str>) {
-        let (n, c) = s.cards.get_numbered(id).unwrap();
-        let holder = s.holder(n, c);
+        let (_, _, holder) = s.card_with_holder(id).unwrap();
         let employee = holder.and_then(|h| s.employee_of(h));
         (
             holder.map(|h| s.syms.name(h)),
@@ -816,8 +851,8 @@ mod tests {
         s.put_card(card("c1", "e2"));
         assert_eq!(holder_of(&s, "c1"), (Some("e2"), Some("e2")));
 
-        // Entries put into the maps directly, past the hints: the stale
-        // hint of c1 (e2) is not used, c3 has none.
+        // Entries put into the maps directly, past the hints: c1 loses its
+        // link (to e2) and its holder is looked up, c3 has none.
         s.cards.insert("c1", card("c1", "e1"));
         s.cards.insert("c3", card("c3", "e1"));
         assert!(!s.hints_complete());
