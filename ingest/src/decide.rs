@@ -6,7 +6,7 @@ use accesslake_model::{
 };
 use chrono::{DateTime, Datelike, Timelike};
 
-use crate::state::{Grant, Pair, State, Sym};
+use crate::state::{Pair, State, Sym};
 
 /// Zone-local wall-clock reading of an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,10 +177,10 @@ pub(crate) fn decide_pair(
     // The pair's grant and presence are read here, before the rules that
     // may not need them: their lookups then wait on memory alongside the
     // card's and the holder's instead of after them.
-    let grant = pair.and_then(|p| state.grant_of(p));
+    let schedule = pair.and_then(|p| state.schedule_of(p));
     let inside = pair.is_some_and(|p| state.is_inside_pair(p));
     let (reason, presence_change) = match clock {
-        Some(clock) => rules_at_known_door(state, &ev, clock, card, holder_sym, grant, inside),
+        Some(clock) => rules_at_known_door(state, &ev, clock, card, holder_sym, schedule, inside),
         None => (Reason::UnknownDoor, 0),
     };
 
@@ -205,15 +205,16 @@ pub(crate) fn decide_pair(
 
 /// The rules after the door is known. `holder` is the card holder's
 /// interned id, `None` for an unknown card or when the state never named
-/// the holder; `grant` and `inside` are those of the holder's (employee,
-/// zone) pair, none and false when the state never named the pair.
+/// the holder; `schedule` (of the grant) and `inside` are those of the
+/// holder's (employee, zone) pair, none and false when the state never
+/// named the pair.
 fn rules_at_known_door(
     state: &State,
     ev: &EntryEvent,
     clock: LocalClock,
     card: Option<&crate::state::Card>,
     holder: Option<Sym>,
-    grant: Option<&Grant>,
+    schedule: Option<Schedule>,
     inside: bool,
 ) -> (Reason, i8) {
     if ev.direction == Direction::Out {
@@ -249,10 +250,10 @@ fn rules_at_known_door(
     if !active {
         return (Reason::EmployeeInactive, 0);
     }
-    let Some(grant) = grant else {
+    let Some(schedule) = schedule else {
         return (Reason::NoAccess, 0);
     };
-    if !schedule_allows(&grant.schedule, clock.local.weekday, clock.minute_of_day) {
+    if !schedule_allows(&schedule, clock.local.weekday, clock.minute_of_day) {
         return (Reason::OutsideSchedule, 0);
     }
     if inside {
