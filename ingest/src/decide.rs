@@ -165,7 +165,6 @@ pub(crate) fn decide_pair(
     let pair = holder_sym.zip(zone_sym).map(|(e, z)| Pair::new(e, z));
     let (card_number, card) = (number(card.map(|c| c.0)), card.map(|c| c.1));
     let (zone_number, door_zone) = (number(zone.map(|z| z.0)), zone.map(|z| z.1));
-    let holder = card.map(|c| c.employee_id.as_str());
     let clock = door_zone.map(|z| clocks.read(z, ev.occurred_at));
     let numbers = IdNumbers {
         zone: zone_number.unwrap_or(IdNumbers::NONE),
@@ -192,7 +191,7 @@ pub(crate) fn decide_pair(
         zone_id: door_zone.map(|z| Id::from(z.zone_id.as_str())),
         door_id: ev.door_id,
         card_id: ev.card_id,
-        employee_id: holder.map(Id::from),
+        employee_id: card.map(|c| c.employee_id.clone()),
         direction: ev.direction,
         outcome: reason.outcome(),
         reason,

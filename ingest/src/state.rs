@@ -281,7 +281,7 @@ impl Pair {
 /// The employee and zone ids that grants and presence have named. Ids are
 /// never forgotten: their number is bounded by the people and zones a site
 /// has ever had, not by events. Names are [`Id`]s: a scan's hint check
-/// reads its holder's and its zone's.
+/// reads its zone's.
 #[derive(Debug, Default, Clone)]
 struct Symbols {
     ids: Map<Id, Sym>,
