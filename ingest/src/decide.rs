@@ -175,8 +175,11 @@ pub(crate) fn decide_pair(
 
     // The pair's grant and presence are read here, before the rules that
     // may not need them: their lookups then wait on memory alongside the
-    // card's and the holder's instead of after them.
-    let schedule = pair.and_then(|p| state.schedule_of(p));
+    // card's and the holder's instead of after them. A way out needs no
+    // grant.
+    let schedule = pair
+        .filter(|_| ev.direction == Direction::In)
+        .and_then(|p| state.schedule_of(p));
     let inside = pair.is_some_and(|p| state.is_inside_pair(p));
     let (reason, presence_change) = match clock {
         Some(clock) => rules_at_known_door(state, &ev, clock, card, holder_sym, schedule, inside),
