@@ -65,8 +65,7 @@ impl<V> NumberedMap<V> {
     /// The entry of `id` and its number.
     #[inline(always)]
     pub fn get_numbered(&self, id: &str) -> Option<(usize, &V)> {
-        let n = self.slot(id)?.number;
-        Some((n, self.entries.get(n)?))
+        self.get_linked(id).map(|(n, v, _)| (n, v))
     }
 
     /// The entry of `id`, its number and its link.
