@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::record::Id;
+use crate::record::{EventId, Id};
 use crate::time::{Micros, parse_rfc3339};
 
 /// The largest accepted line or record, in bytes, not counting the newline.
@@ -57,7 +57,7 @@ impl Direction {
 /// One card scan at a door.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryEvent {
-    pub event_id: Id,
+    pub event_id: EventId,
     pub occurred_at: Micros,
     pub door_id: Id,
     pub card_id: Id,
@@ -591,7 +591,7 @@ fn plain_entry_start(text: &str) -> Option<(EntryEvent, usize)> {
     }
     let direction = Direction::parse(direction)?;
     let entry = EntryEvent {
-        event_id: Id::from(event_id),
+        event_id: EventId::new(event_id),
         occurred_at: parse_rfc3339(occurred_at).ok()?,
         door_id: Id::from(door_id),
         card_id: Id::from(card_id),

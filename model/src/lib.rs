@@ -24,7 +24,9 @@ pub use event::{
     parse_admin_json, parse_entry_json, parse_json, parse_line, parse_text_line, plain_line,
 };
 pub use reason::{Outcome, Reason};
-pub use record::{AdminRecord, Decision, Id, IdNumbers, LocalTime, Rejected, Source, same_id};
+pub use record::{
+    AdminRecord, Decision, EventId, Id, IdNumbers, LocalTime, Rejected, Source, same_id,
+};
 pub use schema::Table;
 pub use time::{
     Clock, FixedClock, Micros, SystemClock, date_day, format_date, format_rfc3339, parse_rfc3339,

@@ -13,10 +13,149 @@ pub struct LocalTime {
     pub weekday: i8,
 }
 
-/// An id of a scan's row (event, site, zone, door, card, person): a string
-/// kept inline up to 24 bytes, so the ids a decision copies from the state
-/// and from its scan take no allocation of their own.
+/// An id of a scan's row (site, zone, door, card, person): a string kept
+/// inline up to 24 bytes, so the ids a decision copies from the state and
+/// from its scan take no allocation of their own. The event's own id is an
+/// [`EventId`].
 pub type Id = compact_str::CompactString;
+
+/// An event's id: kept inline up to [`EventId::INLINE`] bytes, so that a
+/// scan's id (a UUID, 36 bytes, past the 24 an [`Id`] keeps inline) takes
+/// no allocation of its own on its way from the scan's line to its
+/// decision's row; a longer id is kept on the heap. Compares, orders and
+/// hashes as its text.
+#[derive(Clone)]
+pub struct EventId(EventIdRepr);
+
+#[derive(Clone)]
+enum EventIdRepr {
+    Inline(arrayvec::ArrayString<{ EventId::INLINE }>),
+    Heap(Box<str>),
+}
+
+impl EventId {
+    /// The longest id kept inline: 40 bytes fill the 48 the type takes.
+    pub const INLINE: usize = 40;
+
+    pub fn new(id: &str) -> Self {
+        match arrayvec::ArrayString::from(id) {
+            Ok(inline) => EventId(EventIdRepr::Inline(inline)),
+            Err(_) => EventId(EventIdRepr::Heap(id.into())),
+        }
+    }
+
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            EventIdRepr::Inline(id) => id.as_str(),
+            EventIdRepr::Heap(id) => id,
+        }
+    }
+}
+
+impl Default for EventId {
+    fn default() -> Self {
+        EventId(EventIdRepr::Inline(arrayvec::ArrayString::new()))
+    }
+}
+
+impl std::ops::Deref for EventId {
+    type Target = str;
+    #[inline]
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for EventId {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for EventId {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for EventId {
+    fn from(id: &str) -> Self {
+        EventId::new(id)
+    }
+}
+
+impl From<&String> for EventId {
+    fn from(id: &String) -> Self {
+        EventId::new(id)
+    }
+}
+
+impl From<String> for EventId {
+    fn from(id: String) -> Self {
+        if id.len() <= EventId::INLINE {
+            EventId::new(&id)
+        } else {
+            EventId(EventIdRepr::Heap(id.into_boxed_str()))
+        }
+    }
+}
+
+impl std::fmt::Debug for EventId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for EventId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq for EventId {
+    fn eq(&self, o: &EventId) -> bool {
+        self.as_str() == o.as_str()
+    }
+}
+
+impl Eq for EventId {}
+
+impl PartialEq<str> for EventId {
+    fn eq(&self, o: &str) -> bool {
+        self.as_str() == o
+    }
+}
+
+impl PartialEq<&str> for EventId {
+    fn eq(&self, o: &&str) -> bool {
+        self.as_str() == *o
+    }
+}
+
+impl PartialEq<String> for EventId {
+    fn eq(&self, o: &String) -> bool {
+        self.as_str() == o
+    }
+}
+
+impl PartialOrd for EventId {
+    fn partial_cmp(&self, o: &EventId) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for EventId {
+    fn cmp(&self, o: &EventId) -> std::cmp::Ordering {
+        self.as_str().cmp(o.as_str())
+    }
+}
+
+impl std::hash::Hash for EventId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
 
 /// Whether two ids (or any two strings) are equal, as `a == b`: compared
 /// in two overlapping words when they are 8 to 16 bytes long (the ids of
@@ -56,7 +195,7 @@ pub fn same_id(a: &str, b: &str) -> bool {
 /// One decided scan: a `decisions` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
-    pub event_id: Id,
+    pub event_id: EventId,
     pub occurred_at: Micros,
     pub processed_at: Micros,
     pub site_id: Option<Id>,
@@ -216,6 +355,42 @@ mod tests {
             proptest::prop_assert_eq!(same_id(&a, &b), a == b);
             proptest::prop_assert!(same_id(&a, &a.clone()));
         }
+
+        /// An event id holds its text whether it is kept inline or on the
+        /// heap, and compares, orders and hashes as that text, across the
+        /// two.
+        #[test]
+        fn event_id_is_its_text(
+            a in "[a-f0-9\u{e9}-]{0,48}",
+            b in "[a-f0-9\u{e9}-]{0,48}",
+        ) {
+            use std::hash::BuildHasher;
+            let (x, y) = (EventId::new(&a), EventId::from(b.clone()));
+            proptest::prop_assert_eq!(x.as_str(), a.as_str());
+            proptest::prop_assert_eq!(&*y, b.as_str());
+            proptest::prop_assert_eq!(x == y, a == b);
+            proptest::prop_assert_eq!(x.cmp(&y), a.cmp(&b));
+            proptest::prop_assert!(x == a.as_str() && y == b);
+            let hasher = std::collections::hash_map::RandomState::new();
+            proptest::prop_assert_eq!(hasher.hash_one(&x), hasher.hash_one(a.as_str()));
+        }
+    }
+
+    #[test]
+    fn event_ids_up_to_forty_bytes_are_inline() {
+        let uuid = "b0ee9ff4-4881-4196-b71a-d4786bdf19fa";
+        let inline = |id: &EventId| matches!(id.0, EventIdRepr::Inline(_));
+        assert!(inline(&EventId::new(uuid)));
+        assert!(inline(&EventId::from(uuid.to_string())));
+        assert!(inline(&EventId::new(&"é".repeat(20))));
+        assert!(inline(&EventId::default()) && EventId::default().is_empty());
+        let long = "x".repeat(41);
+        for id in [EventId::new(&long), EventId::from(long.clone())] {
+            assert!(!inline(&id));
+            assert_eq!(id, long);
+            assert_eq!(format!("{id} {id:?}"), format!("{long} {long:?}"));
+        }
+        assert_eq!(std::mem::size_of::<EventId>(), 48);
     }
 
     fn raw(bytes: &[u8]) -> String {
