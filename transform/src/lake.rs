@@ -11,7 +11,7 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::parquet_file::encode_parquet;
-use crate::partition::{PartitionKey, file_key, partition_rows};
+use crate::partition::{PartitionKey, file_key, partition_days};
 use crate::rows::{LakeRow, lake_batch};
 use crate::{Error, Result};
 
@@ -74,14 +74,17 @@ impl Lake {
     /// Encodes `rows` into one file per `dt` partition, each named by `file_name`.
     pub fn encode<R: LakeRow>(rows: &[R], file_name: &str) -> Result<Vec<LakeFile>> {
         let shared = R::shared(rows);
-        partition_rows(rows)
+        partition_days(rows)
             .into_iter()
             .map(|(dt, group)| {
                 let key = PartitionKey {
                     table: R::TABLE,
                     dt,
                 };
-                let batch = lake_batch(&group, &shared)?;
+                // The rows stay where they are, in the order decided; the
+                // columns are built in the file's order.
+                let order = R::sort_order(&group);
+                let batch = lake_batch(&group, &order, &shared)?;
                 Ok(LakeFile {
                     path: file_key(key, file_name)?,
                     rows: group.len(),

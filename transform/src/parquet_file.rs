@@ -399,10 +399,13 @@ mod tests {
         let read = arrow_select::concat::concat_batches(&batch.schema(), &read).expect("concat");
         assert_eq!(read, batch);
         // The lake's own batch (dictionary arrays where the file has a
-        // dictionary) is written to the same bytes.
+        // dictionary), from the rows given backwards and put back in
+        // order as it is built, is written to the same bytes.
+        let given: Vec<&Decision> = refs.iter().rev().copied().collect();
+        let order: Vec<usize> = (0..given.len()).rev().collect();
         let lake = encode_parquet(
             Table::Decisions,
-            &lake_batch(&refs, &Decision::shared(rows)).expect("lake batch"),
+            &lake_batch(&given, &order, &Decision::shared(rows)).expect("lake batch"),
         )
         .expect("encode");
         assert!(lake == bytes, "the lake batch is written otherwise");

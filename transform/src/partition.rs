@@ -39,11 +39,20 @@ pub fn dt_string(dt: NaiveDate) -> Result<String> {
 }
 
 /// Groups rows by their `dt`, each group sorted for writing.
+pub fn partition_rows<R: LakeRow>(rows: &[R]) -> BTreeMap<NaiveDate, Vec<&R>> {
+    let mut groups = partition_days(rows);
+    for g in groups.values_mut() {
+        R::sort_rows(g);
+    }
+    groups
+}
+
+/// Groups rows by their `dt`, each group in the order given.
 ///
 /// Rows arrive nearly in time order, so a row almost always falls on the UTC
 /// day of the row before it: that day's group stays at hand, and only a
 /// change of day looks a group up.
-pub fn partition_rows<R: LakeRow>(rows: &[R]) -> BTreeMap<NaiveDate, Vec<&R>> {
+pub fn partition_days<R: LakeRow>(rows: &[R]) -> BTreeMap<NaiveDate, Vec<&R>> {
     let mut days: Vec<(i64, Vec<&R>)> = Vec::new();
     let mut index: HashMap<i64, usize> = HashMap::new();
     let mut current = usize::MAX;
@@ -69,9 +78,6 @@ pub fn partition_rows<R: LakeRow>(rows: &[R]) -> BTreeMap<NaiveDate, Vec<&R>> {
             }
             Entry::Occupied(mut e) => e.get_mut().extend(g),
         }
-    }
-    for g in groups.values_mut() {
-        R::sort_rows(g);
     }
     groups
 }

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use accesslake_model::{AdminRecord, Decision, Micros, Rejected, Table, utc_date};
+use accesslake_model::{
+    AdminRecord, Decision, Direction, LocalTime, Micros, Outcome, Reason, Rejected, Table, utc_date,
+};
 use arrow_array::builder::{BooleanBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int8Type, UInt32Type};
@@ -10,7 +12,7 @@ use arrow_array::{
     ArrayRef, ArrowPrimitiveType, DictionaryArray, PrimitiveArray, RecordBatch, StringArray,
     TimestampMicrosecondArray,
 };
-use arrow_buffer::{ArrowNativeType, BooleanBuffer, NullBuffer};
+use arrow_buffer::{ArrowNativeType, BooleanBuffer, NullBuffer, OffsetBuffer};
 use arrow_schema::{Field, Schema};
 use chrono::NaiveDate;
 
@@ -34,23 +36,121 @@ pub trait LakeRow: Sized {
     /// Appends the rows as one record batch in the table's schema.
     fn to_columns(rows: &[&Self]) -> Vec<ArrayRef>;
 
-    /// The columns [`crate::encode_parquet`] writes the rows from: those of
-    /// [`LakeRow::to_columns`], or for a string column that file writes with
-    /// a dictionary, a dictionary array of the same strings. `shared` is
-    /// that of a chunk holding every row given.
-    fn lake_columns<'a>(rows: &[&'a Self], shared: &Self::Shared<'a>) -> Vec<ArrayRef> {
+    /// The columns [`crate::encode_parquet`] writes the rows from, in the
+    /// order `order` gives (the k-th row written is `rows[order[k]]`, and
+    /// `order` lists each place in `rows` once): those of
+    /// [`LakeRow::to_columns`], or for a string column that file writes
+    /// with a dictionary, a dictionary array of the same strings. `shared`
+    /// is that of a chunk holding every row given.
+    fn lake_columns<'a>(
+        rows: &[&'a Self],
+        order: &[usize],
+        shared: &Self::Shared<'a>,
+    ) -> Vec<ArrayRef> {
         let _ = shared;
-        Self::to_columns(rows)
+        Self::to_columns(&in_order(rows, order))
+    }
+
+    /// The order [`LakeRow::sort_cmp`] puts `rows` in, ties in the order
+    /// given, as places in `rows`: the k-th row is `rows[order[k]]`.
+    fn sort_order(rows: &[&Self]) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by(|&a, &b| rows[a].sort_cmp(rows[b]));
+        order
     }
 
     /// Puts one file's rows in [`LakeRow::sort_cmp`] order, ties in the
     /// order given.
     fn sort_rows(rows: &mut [&Self]) {
-        rows.sort_by(|a, b| a.sort_cmp(b));
+        let sorted = in_order(rows, &Self::sort_order(rows));
+        rows.copy_from_slice(&sorted);
     }
 
     fn dt(&self) -> NaiveDate {
         utc_date(self.partition_time())
+    }
+}
+
+/// `rows` in the order `order` gives ([`LakeRow::sort_order`]).
+fn in_order<'a, R>(rows: &[&'a R], order: &[usize]) -> Vec<&'a R> {
+    order.iter().filter_map(|&i| rows.get(i).copied()).collect()
+}
+
+/// Where each of a file's rows goes in its columns, for building them by
+/// reading the rows in the order given and putting each value at its row's
+/// place. A chunk's rows lie in memory in the order they were decided, and
+/// a file's order (by zone) visits them all over the file's day: read in
+/// that order, each column of each row would be a miss of the cache.
+struct Places<'o> {
+    /// Per row given, its place: past the end for a row the order leaves
+    /// out.
+    at: Vec<usize>,
+    order: &'o [usize],
+}
+
+impl<'o> Places<'o> {
+    fn new(order: &'o [usize], rows: usize) -> Self {
+        let mut at = vec![usize::MAX; rows];
+        for (k, &i) in order.iter().enumerate() {
+            if let Some(a) = at.get_mut(i) {
+                *a = k;
+            }
+        }
+        Places { at, order }
+    }
+
+    /// The rows the columns hold.
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Each row's value at its place.
+    fn put<'a, R, T: Copy + Default>(&self, rows: &[&'a R], value: impl Fn(&'a R) -> T) -> Vec<T> {
+        let mut out = vec![T::default(); self.len()];
+        for (r, &at) in rows.iter().zip(&self.at) {
+            if let Some(slot) = out.get_mut(at) {
+                *slot = value(r);
+            }
+        }
+        out
+    }
+}
+
+/// A string column, each row's value at its place: the lengths first,
+/// then the bytes, each read from the rows in the order given.
+fn placed_strings<'a, R>(
+    rows: &[&'a R],
+    places: &Places<'_>,
+    value: impl Fn(&'a R) -> Option<&'a str>,
+) -> ArrayRef {
+    let lengths = places.put(rows, |r| value(r).map(str::len));
+    let mut offsets: Vec<i32> = Vec::with_capacity(lengths.len() + 1);
+    let mut end = 0usize;
+    offsets.push(0);
+    for l in &lengths {
+        end += l.unwrap_or(0);
+        match i32::try_from(end) {
+            Ok(e) => offsets.push(e),
+            // Past what one string array holds: as Arrow's builder fails.
+            Err(_) => return strings(&in_order(rows, places.order), value),
+        }
+    }
+    let mut bytes = vec![0u8; end];
+    for (r, &at) in rows.iter().zip(&places.at) {
+        if let (Some(v), Some(&start)) = (value(r), offsets.get(at))
+            && let Some(to) = bytes.get_mut(start as usize..start as usize + v.len())
+        {
+            to.copy_from_slice(v.as_bytes());
+        }
+    }
+    let nulls = lengths
+        .iter()
+        .any(Option::is_none)
+        .then(|| NullBuffer::from_iter(lengths.iter().map(Option::is_some)));
+    match StringArray::try_new(OffsetBuffer::new(offsets.into()), bytes.into(), nulls) {
+        Ok(column) => Arc::new(column),
+        // Whole strings at their offsets: not reached.
+        Err(_) => strings(&in_order(rows, places.order), value),
     }
 }
 
@@ -62,12 +162,16 @@ pub fn record_batch<R: LakeRow>(rows: &[&R]) -> Result<RecordBatch> {
     )?)
 }
 
-/// The record batch [`crate::encode_parquet`] writes `rows` from
-/// ([`LakeRow::lake_columns`]): the table's schema, with a dictionary type
-/// where a column is given as one. `shared` is that of a chunk holding
-/// every row given ([`LakeRow::shared`]).
-pub fn lake_batch<'a, R: LakeRow>(rows: &[&'a R], shared: &R::Shared<'a>) -> Result<RecordBatch> {
-    let columns = R::lake_columns(rows, shared);
+/// The record batch [`crate::encode_parquet`] writes `rows` from, in the
+/// order `order` gives ([`LakeRow::lake_columns`]): the table's schema,
+/// with a dictionary type where a column is given as one. `shared` is that
+/// of a chunk holding every row given ([`LakeRow::shared`]).
+pub fn lake_batch<'a, R: LakeRow>(
+    rows: &[&'a R],
+    order: &[usize],
+    shared: &R::Shared<'a>,
+) -> Result<RecordBatch> {
+    let columns = R::lake_columns(rows, order, shared);
     let table = R::TABLE.schema();
     let fields: Vec<Field> = table
         .fields()
@@ -133,41 +237,70 @@ impl<T: ArrowNativeType> Values<T> {
         self.values.push(T::default());
     }
 
+    /// `n` values, each to be put at its place ([`Values::put`]).
+    fn placed(n: usize) -> Self {
+        Values {
+            values: vec![T::default(); n],
+            valid: None,
+        }
+    }
+
+    /// Sets the value at place `at` (of [`Values::placed`]).
+    fn put(&mut self, at: usize, v: T) {
+        if let Some(slot) = self.values.get_mut(at) {
+            *slot = v;
+        }
+    }
+
+    /// Makes the value at place `at` (of [`Values::placed`]) null.
+    fn put_null(&mut self, at: usize) {
+        let n = self.values.len();
+        if let Some(valid) = self.valid.get_or_insert_with(|| vec![true; n]).get_mut(at) {
+            *valid = false;
+        }
+    }
+
     fn finish<P: ArrowPrimitiveType<Native = T>>(self) -> PrimitiveArray<P> {
         PrimitiveArray::new(self.values.into(), self.valid.map(null_buffer))
     }
 }
 
 /// A string column of `rows` as a dictionary array: each distinct string
-/// once, each row its key ([`Numbering`]). `number` gives the number a
-/// row's string is known by (`IdNumbers::NONE` for none), which finds a
-/// string met before without hashing it.
+/// once, each row its key ([`Numbering`]) at its place ([`Places`]).
+/// `number` gives the number a row's string is known by
+/// (`IdNumbers::NONE` for none), which finds a string met before without
+/// hashing it.
 fn keyed<'a, R>(
     rows: &[&'a R],
+    places: &Places<'_>,
     value: impl Fn(&'a R) -> Option<&'a str>,
     number: impl Fn(&'a R) -> u32,
 ) -> ArrayRef {
-    let mut keys = Values::with_capacity(rows.len());
-    let mut numbering = Numbering::with_numbers(numbers_kept(rows.len()));
-    for r in rows {
+    let mut keys = Values::placed(places.len());
+    let mut numbering = Numbering::with_numbers(numbers_kept(places.len()));
+    for (r, &at) in rows.iter().zip(&places.at) {
         match value(r) {
-            Some(v) => keys.push(numbering.id_numbered(v, number(r))),
-            None => keys.push_null(),
+            Some(v) => keys.put(at, numbering.id_numbered(v, number(r))),
+            None => keys.put_null(at),
         }
     }
     dictionary(keys, &numbering.seen)
 }
 
 /// A string column of `rows` as a dictionary array, its strings numbered
-/// by themselves ([`Numbering::id`]): a row in a run of one string is
-/// found by one comparison with the row before.
-fn unnumbered<'a, R>(rows: &[&'a R], value: impl Fn(&'a R) -> Option<&'a str>) -> ArrayRef {
-    let mut keys = Values::with_capacity(rows.len());
+/// by themselves ([`Numbering::id`]), each row's key at its place: a row
+/// in a run of one string is found by one comparison with the row before.
+fn unnumbered<'a, R>(
+    rows: &[&'a R],
+    places: &Places<'_>,
+    value: impl Fn(&'a R) -> Option<&'a str>,
+) -> ArrayRef {
+    let mut keys = Values::placed(places.len());
     let mut numbering = Numbering::default();
-    for r in rows {
+    for (r, &at) in rows.iter().zip(&places.at) {
         match value(r) {
-            Some(v) => keys.push(numbering.id(v)),
-            None => keys.push_null(),
+            Some(v) => keys.put(at, numbering.id(v)),
+            None => keys.put_null(at),
         }
     }
     dictionary(keys, &numbering.seen)
@@ -182,43 +315,35 @@ fn unnumbered<'a, R>(rows: &[&'a R], value: impl Fn(&'a R) -> Option<&'a str>) -
 /// chunk's strings to be worth a pass is keyed on its own.
 fn ranked<'a, R>(
     rows: &[&'a R],
+    places: &Places<'_>,
     value: impl Fn(&'a R) -> Option<&'a str>,
     number: impl Fn(&'a R) -> u32,
     chunk: &Ranked<'a>,
 ) -> ArrayRef {
     let ranks = chunk.sorted.len();
-    if ranks > rows.len().saturating_mul(4) {
-        return keyed(rows, value, number);
+    if ranks > places.len().saturating_mul(4) {
+        return keyed(rows, places, value, number);
     }
     let mut used = vec![false; ranks];
     let mut others = Numbering::default();
-    let mut valid: Option<Vec<bool>> = None;
-    // Filled by `extend`, which checks the capacity once, not per row.
-    let mut keys: Vec<u32> = Vec::with_capacity(rows.len());
-    keys.extend(rows.iter().enumerate().map(|(i, r)| match value(r) {
-        None => {
-            if let Some(v) = valid
-                .get_or_insert_with(|| vec![true; rows.len()])
-                .get_mut(i)
-            {
-                *v = false;
-            }
-            0
+    let mut keys = Values::placed(places.len());
+    for (r, &at) in rows.iter().zip(&places.at) {
+        match value(r) {
+            None => keys.put_null(at),
+            Some(v) => keys.put(
+                at,
+                match chunk.rank(v, number(r)) {
+                    Some(k) => {
+                        if let Some(u) = used.get_mut(k as usize) {
+                            *u = true;
+                        }
+                        k
+                    }
+                    None => ranks as u32 + others.id(v),
+                },
+            ),
         }
-        Some(v) => match chunk.rank(v, number(r)) {
-            Some(k) => {
-                if let Some(u) = used.get_mut(k as usize) {
-                    *u = true;
-                }
-                k
-            }
-            None => ranks as u32 + others.id(v),
-        },
-    }));
-    let mut keys = Values {
-        values: keys,
-        valid,
-    };
+    }
     // Per key (a rank, then `ranks` + the number of one of the others),
     // its place in the file's dictionary.
     let mut others: Vec<(&str, u32)> = others.seen.iter().copied().zip(0..).collect();
@@ -261,21 +386,20 @@ fn numbers_kept(rows: usize) -> usize {
     rows.saturating_mul(16).max(1 << 16)
 }
 
-/// A column of a fieldless enum as a dictionary array: `code` gives a row's
+/// A column of a fieldless enum as a dictionary array, from each row's
 /// variant (its place in the enum) and name. No string is compared, and a
 /// variant's name is taken once, from its first row.
-fn codes<'a, R>(rows: &[&'a R], code: impl Fn(&'a R) -> (usize, &'static str)) -> ArrayRef {
-    let mut keys: Vec<u32> = Vec::with_capacity(rows.len());
+fn codes(n: usize, codes: impl Iterator<Item = (usize, &'static str)>) -> ArrayRef {
+    let mut keys: Vec<u32> = Vec::with_capacity(n);
     // Per variant, 1 + its key, or 0 when not met yet.
     let mut slots: Vec<u32> = Vec::new();
     let mut names: Vec<&str> = Vec::new();
-    for r in rows {
-        let variant = code(r).0;
+    for (variant, name) in codes {
         if slots.len() <= variant {
             slots.resize(variant + 1, 0);
         }
         if slots[variant] == 0 {
-            names.push(code(r).1);
+            names.push(name);
             slots[variant] = names.len() as u32;
         }
         keys.push(slots[variant] - 1);
@@ -365,14 +489,15 @@ impl LakeRow for Decision {
 
     /// The zones of a file are few: each row's zone is ranked among them
     /// ([`Numbering`] finds it, one sort of the names ranks it), and the
-    /// rows are sorted as integers, each a key of (zone rank, time since
+    /// rows are ordered as integers, each a key of (zone rank, time since
     /// the file's first instant, position) in as few bits as they need.
     /// Rows of one zone and instant, rare, are then put in `event_id`
     /// order, ties kept in the order given.
-    fn sort_rows(rows: &mut [&Self]) {
+    fn sort_order(rows: &[&Self]) -> Vec<usize> {
         if u32::try_from(rows.len()).is_err() {
-            rows.sort_by(|a, b| a.sort_cmp(b));
-            return;
+            let mut order: Vec<usize> = (0..rows.len()).collect();
+            order.sort_by(|&a, &b| rows[a].sort_cmp(rows[b]));
+            return order;
         }
         let mut zones = Numbering::with_numbers(numbers_kept(rows.len()));
         let first_seen: Vec<u32> = rows
@@ -437,11 +562,8 @@ impl LakeRow for Decision {
         } else {
             keys.sort_unstable();
         }
-        let given = rows.to_vec();
         let position = |k: u128| (k & ((1u128 << index_bits) - 1)) as usize;
-        for (slot, &k) in rows.iter_mut().zip(&keys) {
-            *slot = given[position(k)];
-        }
+        let mut order: Vec<usize> = keys.iter().map(|&k| position(k)).collect();
         // Runs of one zone and instant: ordered by event id, stably.
         let mut at = 0;
         while at < keys.len() {
@@ -450,56 +572,83 @@ impl LakeRow for Decision {
                 .take_while(|k| *k >> index_bits == keys[at] >> index_bits)
                 .count();
             if same > 1 {
-                rows[at..at + same].sort_by(|a, b| a.event_id.cmp(&b.event_id));
+                order[at..at + same].sort_by(|&a, &b| rows[a].event_id.cmp(&rows[b].event_id));
             }
             at += same;
         }
+        order
     }
 
     fn to_columns(rows: &[&Self]) -> Vec<ArrayRef> {
-        decision_columns(rows, None)
+        let order: Vec<usize> = (0..rows.len()).collect();
+        decision_columns(rows, &order, None)
     }
 
     /// The dimension, code and date columns as dictionary arrays, which
     /// the file's sorted dictionaries take as they are.
-    fn lake_columns<'a>(rows: &[&'a Self], shared: &DecisionIds<'a>) -> Vec<ArrayRef> {
-        decision_columns(rows, Some(shared))
+    fn lake_columns<'a>(
+        rows: &[&'a Self],
+        order: &[usize],
+        shared: &DecisionIds<'a>,
+    ) -> Vec<ArrayRef> {
+        decision_columns(rows, order, Some(shared))
     }
 }
 
-/// The decisions columns; with the chunk's ids, the string columns written
-/// with a dictionary as dictionary arrays.
-fn decision_columns<'a>(rows: &[&'a Decision], chunk: Option<&DecisionIds<'a>>) -> Vec<ArrayRef> {
-    let n = rows.len();
+/// The decisions columns of `rows` in the order `order` gives, each built
+/// by reading the rows in the order given ([`Places`]); with the chunk's
+/// ids, the string columns written with a dictionary as dictionary arrays.
+fn decision_columns<'a>(
+    rows: &[&'a Decision],
+    order: &[usize],
+    chunk: Option<&DecisionIds<'a>>,
+) -> Vec<ArrayRef> {
+    let places = Places::new(order, rows.len());
+    let n = places.len();
     let keyed_strings = chunk.is_some();
     // A macro, not a closure taking functions: each column's accessors are
     // then inlined into its own loop instead of called per row.
     macro_rules! text {
         ($value:expr, $number:expr, $ranked:ident) => {
             match chunk {
-                Some(c) => ranked(rows, $value, $number, &c.$ranked),
-                None => strings(rows, $value),
+                Some(c) => ranked(rows, &places, $value, $number, &c.$ranked),
+                None => placed_strings(rows, &places, $value),
             }
         };
     }
+    // The values of a fixed size, put in place in one pass.
+    let fixed = places.put(rows, |r| Fixed {
+        occurred_at: r.occurred_at,
+        processed_at: r.processed_at,
+        direction: r.direction,
+        outcome: r.outcome,
+        reason: r.reason,
+        presence_change: r.presence_change,
+        local: r.local,
+    });
     macro_rules! code {
-        ($value:expr) => {
+        ($code:ident) => {
             if keyed_strings {
-                codes(rows, $value)
+                codes(
+                    n,
+                    fixed.iter().map(|f| (f.$code as usize, f.$code.as_str())),
+                )
             } else {
-                strings(rows, |r| Some($value(r).1))
+                Arc::new(StringArray::from_iter_values(
+                    fixed.iter().map(|f| f.$code.as_str()),
+                ))
             }
         };
     }
     vec![
-        strings(rows, |r| Some(r.event_id.as_str())),
-        times(n, rows.iter().map(|r| r.occurred_at)),
-        times(n, rows.iter().map(|r| r.processed_at)),
+        placed_strings(rows, &places, |r| Some(r.event_id.as_str())),
+        times(n, fixed.iter().map(|f| f.occurred_at)),
+        times(n, fixed.iter().map(|f| f.processed_at)),
         // A file's sites come in runs, which need no number.
         if keyed_strings {
-            unnumbered(rows, |r| r.site_id.as_deref())
+            unnumbered(rows, &places, |r| r.site_id.as_deref())
         } else {
-            strings(rows, |r| r.site_id.as_deref())
+            placed_strings(rows, &places, |r| r.site_id.as_deref())
         },
         text!(|r| r.zone_id.as_deref(), |r| r.numbers.zone, zone),
         text!(|r| Some(r.door_id.as_str()), |r| r.numbers.door, door),
@@ -509,23 +658,51 @@ fn decision_columns<'a>(rows: &[&'a Decision], chunk: Option<&DecisionIds<'a>>) 
             |r| r.numbers.employee,
             employee
         ),
-        code!(|r: &Decision| (r.direction as usize, r.direction.as_str())),
-        code!(|r: &Decision| (r.outcome as usize, r.outcome.as_str())),
-        code!(|r: &Decision| (r.reason as usize, r.reason.as_str())),
-        int8s(n, rows.iter().map(|r| Some(r.presence_change))),
-        local_dates(rows, keyed_strings),
-        int8s(n, rows.iter().map(|r| r.local.map(|l| l.hour))),
-        int8s(n, rows.iter().map(|r| r.local.map(|l| l.weekday))),
+        code!(direction),
+        code!(outcome),
+        code!(reason),
+        int8s(n, fixed.iter().map(|f| Some(f.presence_change))),
+        local_dates(n, fixed.iter().map(|f| f.local), keyed_strings),
+        int8s(n, fixed.iter().map(|f| f.local.map(|l| l.hour))),
+        int8s(n, fixed.iter().map(|f| f.local.map(|l| l.weekday))),
     ]
 }
 
-/// The `local_date` column. A file's rows fall on one or two local dates, in
-/// runs: each run's date is formatted once.
-fn local_dates(rows: &[&Decision], keyed: bool) -> ArrayRef {
-    let mut keys = Values::with_capacity(rows.len());
+/// A decision's values of a fixed size, as its columns take them.
+#[derive(Clone, Copy)]
+struct Fixed {
+    occurred_at: Micros,
+    processed_at: Micros,
+    direction: Direction,
+    outcome: Outcome,
+    reason: Reason,
+    presence_change: i8,
+    local: Option<LocalTime>,
+}
+
+/// Where no row is put (never, for an order that lists every row).
+impl Default for Fixed {
+    fn default() -> Self {
+        Fixed {
+            occurred_at: 0,
+            processed_at: 0,
+            direction: Direction::In,
+            outcome: Outcome::Granted,
+            reason: Reason::Ok,
+            presence_change: 0,
+            local: None,
+        }
+    }
+}
+
+/// The `local_date` column of rows with these local times. A file's rows
+/// fall on one or two local dates, in runs: each run's date is formatted
+/// once.
+fn local_dates(n: usize, local: impl Iterator<Item = Option<LocalTime>>, keyed: bool) -> ArrayRef {
+    let mut keys = Values::with_capacity(n);
     let mut days: Vec<(NaiveDate, String)> = Vec::new();
-    for r in rows {
-        let Some(l) = r.local else {
+    for l in local {
+        let Some(l) = l else {
             keys.push_null();
             continue;
         };
@@ -615,6 +792,7 @@ impl LakeRow for Rejected {
 mod tests {
     use super::*;
     use accesslake_model::{Direction, IdNumbers, Reason};
+    use arrow_array::Array;
     use proptest::prelude::*;
 
     #[test]
@@ -718,7 +896,7 @@ mod tests {
                 (numbers(), numbers(), numbers(), numbers()),
             ),
             0..80,
-        ), take in 1usize..4) {
+        ), take in 1usize..4, turn in 0usize..80, backwards: bool) {
             let rows: Vec<Decision> = rows
                 .iter()
                 .enumerate()
@@ -728,15 +906,38 @@ mod tests {
                     card_id: (*card).into(),
                     employee_id: employee.map(Into::into),
                     numbers: IdNumbers { zone: *z, door: *d, card: *c, employee: *e },
-                    ..decision(*zone, n as i64, "x", n)
+                    // Event ids kept inline and on the heap.
+                    ..decision(*zone, n as i64, &format!("ev-{n}-{}", "\u{e9}".repeat(n % 25)), n)
                 })
                 .collect();
             let shared = Decision::shared(&rows);
             // The file: every row, or the rows the chunk's numbers have
             // to be found among for some.
             let file: Vec<&Decision> = rows.iter().filter(|r| r.card_id.len() % 3 < take).collect();
-            let plain = Decision::to_columns(&file);
-            for (i, (keyed, plain)) in Decision::lake_columns(&file, &shared).iter().zip(&plain).enumerate() {
+            // Written in an order of its own: the file's rows are read in
+            // the order given, and each value put at its row's place.
+            let mut order: Vec<usize> = (0..file.len()).collect();
+            order.rotate_left(turn % file.len().max(1));
+            if backwards {
+                order.reverse();
+            }
+            let sorted = in_order(&file, &order);
+            let plain = Decision::to_columns(&sorted);
+            let columns = Decision::lake_columns(&file, &order, &shared);
+            let column = |i: usize| unpacked(&columns[i]).unwrap_or_else(|| columns[i].clone());
+            let (events, times) = (column(0), column(1));
+            let (sites, cards) = (column(3), column(6));
+            let text = |c: &ArrayRef, k: usize| {
+                let c = c.as_string::<i32>();
+                c.is_valid(k).then(|| c.value(k).to_string())
+            };
+            for (k, r) in sorted.iter().enumerate() {
+                prop_assert_eq!(text(&events, k), Some(r.event_id.to_string()));
+                prop_assert_eq!(times.as_primitive::<arrow_array::types::TimestampMicrosecondType>().value(k), r.occurred_at);
+                prop_assert_eq!(text(&sites, k), r.site_id.as_ref().map(|s| s.to_string()));
+                prop_assert_eq!(text(&cards, k), Some(r.card_id.to_string()));
+            }
+            for (i, (keyed, plain)) in columns.iter().zip(&plain).enumerate() {
                 let chunk = match i {
                     4 => Some(&shared.zone),
                     5 => Some(&shared.door),
