@@ -63,7 +63,9 @@ pub trait LakeRow: Sized {
     /// order given.
     fn sort_rows(rows: &mut [&Self]) {
         let sorted = in_order(rows, &Self::sort_order(rows));
-        rows.copy_from_slice(&sorted);
+        for (slot, r) in rows.iter_mut().zip(sorted) {
+            *slot = r;
+        }
     }
 
     fn dt(&self) -> NaiveDate {
@@ -131,7 +133,7 @@ fn placed_strings<'a, R>(
         end += l.unwrap_or(0);
         match i32::try_from(end) {
             Ok(e) => offsets.push(e),
-            // Past what one string array holds: as Arrow's builder fails.
+            // Past what one array's offsets hold: row by row, as before.
             Err(_) => return strings(&in_order(rows, places.order), value),
         }
     }
