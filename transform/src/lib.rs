@@ -23,7 +23,7 @@ mod sorted_dictionary;
 
 pub use lake::{Lake, LakeFile};
 pub use parquet_file::{encode_parquet, writer_properties};
-pub use partition::{PartitionKey, file_key, partition_days, partition_rows};
+pub use partition::{PartitionKey, file_key, partition_days};
 pub use rows::{LakeRow, lake_batch, record_batch};
 
 /// Errors of the lake writer.

@@ -38,25 +38,18 @@ pub fn dt_string(dt: NaiveDate) -> Result<String> {
     Ok(accesslake_model::format_date(dt))
 }
 
-/// Groups rows by their `dt`, each group sorted for writing.
-pub fn partition_rows<R: LakeRow>(rows: &[R]) -> BTreeMap<NaiveDate, Vec<&R>> {
-    let mut groups = partition_days(rows);
-    for g in groups.values_mut() {
-        R::sort_rows(g);
-    }
-    groups
-}
-
-/// Groups rows by their `dt`, each group in the order given.
+/// Groups rows by their `dt`, each group in the order given (a file's
+/// order is [`LakeRow::sort_order`]).
 ///
 /// Rows arrive nearly in time order, so a row almost always falls on the UTC
 /// day of the row before it: that day's group stays at hand, and only a
 /// change of day looks a group up.
 pub fn partition_days<R: LakeRow>(rows: &[R]) -> BTreeMap<NaiveDate, Vec<&R>> {
-    let mut days: Vec<(i64, Vec<&R>)> = Vec::new();
+    // Each day's rows by their places in `rows`.
+    let mut days: Vec<(i64, Vec<usize>)> = Vec::new();
     let mut index: HashMap<i64, usize> = HashMap::new();
     let mut current = usize::MAX;
-    for r in rows {
+    for (at, r) in rows.iter().enumerate() {
         let day = utc_day(r.partition_time());
         if days.get(current).is_none_or(|(d, _)| *d != day) {
             current = *index.entry(day).or_insert_with(|| {
@@ -65,21 +58,30 @@ pub fn partition_days<R: LakeRow>(rows: &[R]) -> BTreeMap<NaiveDate, Vec<&R>> {
             });
         }
         if let Some((_, g)) = days.get_mut(current) {
-            g.push(r);
+            g.push(at);
         }
     }
-    let mut groups: BTreeMap<NaiveDate, Vec<&R>> = BTreeMap::new();
+    let mut groups: BTreeMap<NaiveDate, Vec<usize>> = BTreeMap::new();
     for (_, g) in days {
-        // Days beyond the calendar's range share its first date.
-        let Some(first) = g.first() else { continue };
+        // Days beyond the calendar's range share its first or last date:
+        // their rows are put back in the order given.
+        let Some(first) = g.first().and_then(|&at| rows.get(at)) else {
+            continue;
+        };
         match groups.entry(first.dt()) {
             Entry::Vacant(e) => {
                 e.insert(g);
             }
-            Entry::Occupied(mut e) => e.get_mut().extend(g),
+            Entry::Occupied(mut e) => {
+                e.get_mut().extend(g);
+                e.get_mut().sort_unstable();
+            }
         }
     }
     groups
+        .into_iter()
+        .map(|(dt, g)| (dt, g.into_iter().filter_map(|at| rows.get(at)).collect()))
+        .collect()
 }
 
 /// The object key of a data file: `<table>/dt=YYYY-MM-DD/<file_name>`.
@@ -115,21 +117,21 @@ mod tests {
     }
 
     #[test]
-    fn groups_by_utc_date_and_sorts() {
+    fn groups_by_utc_date_in_the_order_given() {
         let rows = vec![
             rej("2026-03-02T23:59:59.999999Z", "b"),
             rej("2026-03-03T00:00:00Z", "c"),
             rej("2026-03-02T00:00:00+01:00", "a"),
             rej("2026-03-02T00:00:00Z", "a2"),
         ];
-        let g = partition_rows(&rows);
+        let g = partition_days(&rows);
         let keys: Vec<String> = g.keys().map(|d| d.to_string()).collect();
         assert_eq!(keys, ["2026-03-01", "2026-03-02", "2026-03-03"]);
-        let day2: Vec<&str> = g[&NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()]
-            .iter()
-            .map(|r| r.source_ref.as_str())
-            .collect();
-        assert_eq!(day2, ["a2", "b"]);
+        let day2 = &g[&NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()];
+        let names: Vec<&str> = day2.iter().map(|r| r.source_ref.as_str()).collect();
+        assert_eq!(names, ["b", "a2"]);
+        // The file's order: by time.
+        assert_eq!(Rejected::sort_order(day2), [1, 0]);
     }
 
     proptest::proptest! {
@@ -154,10 +156,7 @@ mod tests {
             for r in &rows {
                 want.entry(r.dt()).or_default().push(r);
             }
-            for g in want.values_mut() {
-                g.sort_by(|a, b| a.sort_cmp(b));
-            }
-            let got = partition_rows(&rows);
+            let got = partition_days(&rows);
             let names = |m: &BTreeMap<NaiveDate, Vec<&Rejected>>| -> Vec<(NaiveDate, Vec<*const Rejected>)> {
                 m.iter().map(|(d, g)| (*d, g.iter().map(|r| *r as *const Rejected).collect())).collect()
             };

@@ -59,15 +59,6 @@ pub trait LakeRow: Sized {
         order
     }
 
-    /// Puts one file's rows in [`LakeRow::sort_cmp`] order, ties in the
-    /// order given.
-    fn sort_rows(rows: &mut [&Self]) {
-        let sorted = in_order(rows, &Self::sort_order(rows));
-        for (slot, r) in rows.iter_mut().zip(sorted) {
-            *slot = r;
-        }
-    }
-
     fn dt(&self) -> NaiveDate {
         utc_date(self.partition_time())
     }
@@ -882,8 +873,8 @@ mod tests {
                 .collect();
             let mut want: Vec<&Decision> = rows.iter().collect();
             want.sort_by(|a, b| a.sort_cmp(b));
-            let mut got: Vec<&Decision> = rows.iter().collect();
-            Decision::sort_rows(&mut got);
+            let given: Vec<&Decision> = rows.iter().collect();
+            let got = in_order(&given, &Decision::sort_order(&given));
             let cards = |v: &[&Decision]| v.iter().map(|d| d.card_id.clone()).collect::<Vec<_>>();
             prop_assert_eq!(cards(&got), cards(&want));
         }
