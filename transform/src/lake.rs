@@ -11,7 +11,7 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::parquet_file::encode_parquet;
-use crate::partition::{PartitionKey, file_key, partition_days};
+use crate::partition::{Days, PartitionKey, file_key};
 use crate::rows::{LakeRow, lake_batch};
 use crate::{Error, Result};
 
@@ -73,8 +73,9 @@ impl Lake {
 
     /// Encodes `rows` into one file per `dt` partition, each named by `file_name`.
     pub fn encode<R: LakeRow>(rows: &[R], file_name: &str) -> Result<Vec<LakeFile>> {
-        let shared = R::shared(rows);
-        partition_days(rows)
+        let mut days = Days::default();
+        let shared = R::survey(rows, |at, r| days.add(at, r.partition_time()));
+        days.groups(rows)
             .into_iter()
             .map(|(dt, group)| {
                 let key = PartitionKey {
@@ -241,6 +242,56 @@ fn sync_folder(_folder: &std::path::Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use accesslake_model::{Decision, Direction, IdNumbers, Reason};
+
+    /// The files of a chunk: one per day its rows fall on, each with that
+    /// day's rows, whether the days come in runs or interleaved.
+    #[test]
+    fn a_chunk_is_one_file_per_day_of_its_rows() {
+        const DAY: i64 = 86_400_000_000;
+        let rows: Vec<Decision> = [0, 0, 2, 0, 2, 2, 5, 0, 5]
+            .into_iter()
+            .enumerate()
+            .map(|(i, day)| Decision {
+                event_id: format!("e{i}").as_str().into(),
+                occurred_at: 20_000 * DAY + day * DAY + i as i64,
+                processed_at: 0,
+                site_id: Some("s".into()),
+                zone_id: Some("z".into()),
+                door_id: "d".into(),
+                card_id: format!("c{}", i % 3).into(),
+                employee_id: None,
+                direction: Direction::In,
+                outcome: Reason::UnknownCard.outcome(),
+                reason: Reason::UnknownCard,
+                presence_change: 0,
+                local: None,
+                numbers: IdNumbers {
+                    card: (i % 3) as u32,
+                    ..IdNumbers::UNKNOWN
+                },
+            })
+            .collect();
+        let files = Lake::encode(&rows, "part-a.parquet").unwrap();
+        let got: Vec<(String, usize)> =
+            files.iter().map(|f| (f.path.to_string(), f.rows)).collect();
+        let want: Vec<(String, usize)> = crate::partition_days(&rows)
+            .into_iter()
+            .map(|(dt, g)| {
+                let key = PartitionKey {
+                    table: Table::Decisions,
+                    dt,
+                };
+                (
+                    file_key(key, "part-a.parquet").unwrap().to_string(),
+                    g.len(),
+                )
+            })
+            .collect();
+        assert_eq!(got, want);
+        let days: Vec<usize> = got.iter().map(|(_, n)| *n).collect();
+        assert_eq!(days, [4, 3, 2]);
+    }
 
     #[test]
     fn sync_takes_written_deleted_and_never_written_files() {

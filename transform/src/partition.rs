@@ -5,7 +5,7 @@
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
-use accesslake_model::{Table, utc_day};
+use accesslake_model::{Micros, Table, utc_day};
 use chrono::{Datelike, NaiveDate};
 use object_store::path::Path;
 
@@ -45,43 +45,70 @@ pub fn dt_string(dt: NaiveDate) -> Result<String> {
 /// day of the row before it: that day's group stays at hand, and only a
 /// change of day looks a group up.
 pub fn partition_days<R: LakeRow>(rows: &[R]) -> BTreeMap<NaiveDate, Vec<&R>> {
-    // Each day's rows by their places in `rows`.
-    let mut days: Vec<(i64, Vec<usize>)> = Vec::new();
-    let mut index: HashMap<i64, usize> = HashMap::new();
-    let mut current = usize::MAX;
+    let mut days = Days::default();
     for (at, r) in rows.iter().enumerate() {
-        let day = utc_day(r.partition_time());
-        if days.get(current).is_none_or(|(d, _)| *d != day) {
-            current = *index.entry(day).or_insert_with(|| {
-                days.push((day, Vec::new()));
-                days.len() - 1
-            });
-        }
-        if let Some((_, g)) = days.get_mut(current) {
+        days.add(at, r.partition_time());
+    }
+    days.groups(rows)
+}
+
+/// [`partition_days`] fed one row at a time, for a caller that passes
+/// over the rows for work of its own.
+#[derive(Default)]
+pub(crate) struct Days {
+    /// Each day's rows by their places in the rows given.
+    days: Vec<(i64, Vec<usize>)>,
+    index: HashMap<i64, usize>,
+    /// The day of the row before, as a place in `days`.
+    current: Option<usize>,
+}
+
+impl Days {
+    /// Adds the row at place `at` of the rows, whose partition time is `time`.
+    #[inline]
+    pub(crate) fn add(&mut self, at: usize, time: Micros) {
+        let day = utc_day(time);
+        let current = match self.current {
+            Some(c) if self.days.get(c).is_some_and(|(d, _)| *d == day) => c,
+            _ => {
+                let days = &mut self.days;
+                let c = *self.index.entry(day).or_insert_with(|| {
+                    days.push((day, Vec::new()));
+                    days.len() - 1
+                });
+                self.current = Some(c);
+                c
+            }
+        };
+        if let Some((_, g)) = self.days.get_mut(current) {
             g.push(at);
         }
     }
-    let mut groups: BTreeMap<NaiveDate, Vec<usize>> = BTreeMap::new();
-    for (_, g) in days {
-        // Days beyond the calendar's range share its first or last date:
-        // their rows are put back in the order given.
-        let Some(first) = g.first().and_then(|&at| rows.get(at)) else {
-            continue;
-        };
-        match groups.entry(first.dt()) {
-            Entry::Vacant(e) => {
-                e.insert(g);
-            }
-            Entry::Occupied(mut e) => {
-                e.get_mut().extend(g);
-                e.get_mut().sort_unstable();
+
+    /// The groups of `rows`, every one of which was added by its place.
+    pub(crate) fn groups<R: LakeRow>(self, rows: &[R]) -> BTreeMap<NaiveDate, Vec<&R>> {
+        let mut groups: BTreeMap<NaiveDate, Vec<usize>> = BTreeMap::new();
+        for (_, g) in self.days {
+            // Days beyond the calendar's range share its first or last date:
+            // their rows are put back in the order given.
+            let Some(first) = g.first().and_then(|&at| rows.get(at)) else {
+                continue;
+            };
+            match groups.entry(first.dt()) {
+                Entry::Vacant(e) => {
+                    e.insert(g);
+                }
+                Entry::Occupied(mut e) => {
+                    e.get_mut().extend(g);
+                    e.get_mut().sort_unstable();
+                }
             }
         }
+        groups
+            .into_iter()
+            .map(|(dt, g)| (dt, g.into_iter().filter_map(|at| rows.get(at)).collect()))
+            .collect()
     }
-    groups
-        .into_iter()
-        .map(|(dt, g)| (dt, g.into_iter().filter_map(|at| rows.get(at)).collect()))
-        .collect()
 }
 
 /// The object key of a data file: `<table>/dt=YYYY-MM-DD/<file_name>`.

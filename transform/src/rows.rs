@@ -28,7 +28,14 @@ pub trait LakeRow: Sized {
     type Shared<'a>
     where
         Self: 'a;
-    fn shared(rows: &[Self]) -> Self::Shared<'_>;
+    fn shared(rows: &[Self]) -> Self::Shared<'_> {
+        Self::survey(rows, |_, _| {})
+    }
+    /// [`LakeRow::shared`], calling `each` with every row and its place in
+    /// `rows` on the way: a chunk's rows are larger than the processor's
+    /// caches, and a caller's own work on each row (the days of
+    /// [`crate::Lake::encode`]) then reads no row from memory again.
+    fn survey<'a>(rows: &'a [Self], each: impl FnMut(usize, &'a Self)) -> Self::Shared<'a>;
     /// The instant whose UTC date is the row's `dt` partition.
     fn partition_time(&self) -> Micros;
     /// Orders rows within a file (SPEC 4: decisions by zone_id, occurred_at).
@@ -440,28 +447,27 @@ impl LakeRow for Decision {
     const TABLE: Table = Table::Decisions;
     type Shared<'a> = DecisionIds<'a>;
 
-    fn shared(rows: &[Self]) -> DecisionIds<'_> {
-        let numbers = numbers_kept(rows.len());
+    fn survey<'a>(rows: &'a [Self], each: impl FnMut(usize, &'a Self)) -> DecisionIds<'a> {
+        let [zone, door, card, employee] = Ranked::each(
+            rows,
+            |r, column| match column {
+                0 => r.zone_id.as_deref(),
+                1 => Some(r.door_id.as_str()),
+                2 => Some(r.card_id.as_str()),
+                _ => r.employee_id.as_deref(),
+            },
+            |r| {
+                let n = &r.numbers;
+                [n.zone, n.door, n.card, n.employee]
+            },
+            numbers_kept(rows.len()),
+            each,
+        );
         DecisionIds {
-            zone: Ranked::new(rows, |r| r.zone_id.as_deref(), |r| r.numbers.zone, numbers),
-            door: Ranked::new(
-                rows,
-                |r| Some(r.door_id.as_str()),
-                |r| r.numbers.door,
-                numbers,
-            ),
-            card: Ranked::new(
-                rows,
-                |r| Some(r.card_id.as_str()),
-                |r| r.numbers.card,
-                numbers,
-            ),
-            employee: Ranked::new(
-                rows,
-                |r| r.employee_id.as_deref(),
-                |r| r.numbers.employee,
-                numbers,
-            ),
+            zone,
+            door,
+            card,
+            employee,
         }
     }
 
@@ -726,7 +732,11 @@ pub(crate) fn unpacked(column: &ArrayRef) -> Option<ArrayRef> {
 impl LakeRow for AdminRecord {
     const TABLE: Table = Table::AdminEvents;
     type Shared<'a> = ();
-    fn shared(_: &[Self]) {}
+    fn survey<'a>(rows: &'a [Self], mut each: impl FnMut(usize, &'a Self)) {
+        for (at, r) in rows.iter().enumerate() {
+            each(at, r);
+        }
+    }
 
     fn partition_time(&self) -> Micros {
         self.occurred_at
@@ -759,7 +769,11 @@ impl LakeRow for AdminRecord {
 impl LakeRow for Rejected {
     const TABLE: Table = Table::Rejected;
     type Shared<'a> = ();
-    fn shared(_: &[Self]) {}
+    fn survey<'a>(rows: &'a [Self], mut each: impl FnMut(usize, &'a Self)) {
+        for (at, r) in rows.iter().enumerate() {
+            each(at, r);
+        }
+    }
 
     fn partition_time(&self) -> Micros {
         self.received_at

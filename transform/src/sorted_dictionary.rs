@@ -612,36 +612,55 @@ pub(crate) struct Ranked<'a> {
 }
 
 impl<'a> Ranked<'a> {
-    /// Ranks the strings of `rows` (`value`) by the numbers they carry
-    /// (`number`). A number names the string of the first row that
-    /// carries it and has one; numbers from `numbers` on name none.
-    pub(crate) fn new<R>(
+    /// Ranks the strings of `N` columns of `rows`: column `c`'s strings
+    /// are `value(row, c)` and its numbers `number(row)[c]`. A number names
+    /// the string of the first row that carries it and has one; numbers
+    /// from `numbers` on name none. `each` is called with every row and
+    /// its place on the way.
+    ///
+    /// One pass over the rows reads all their numbers: a chunk's decisions
+    /// are larger than the processor's caches, and a pass per column read
+    /// each row from memory again.
+    pub(crate) fn each<R, const N: usize>(
         rows: &'a [R],
-        value: impl Fn(&'a R) -> Option<&'a str>,
-        number: impl Fn(&R) -> u32,
+        value: impl Fn(&'a R, usize) -> Option<&'a str>,
+        number: impl Fn(&R) -> [u32; N],
         numbers: usize,
-    ) -> Self {
-        // Per number, whether a row named its string yet: most rows carry
-        // a number met before, and their strings are not looked at.
-        let mut by_number: Vec<u32> = Vec::new();
-        let mut named: Vec<(&'a str, u32)> = Vec::new();
-        for r in rows {
-            let i = number(r) as usize;
-            if i >= numbers {
-                continue;
-            }
-            if by_number.len() <= i {
-                by_number.resize(i + 1, 0);
-            }
-            if by_number[i] == 0
-                && let Some(v) = value(r)
+        mut each: impl FnMut(usize, &'a R),
+    ) -> [Self; N] {
+        // Per column and number, whether a row named its string yet: most
+        // rows carry numbers met before, and their strings are not looked at.
+        let mut by_number: [Vec<u32>; N] = std::array::from_fn(|_| Vec::new());
+        let mut named: [Vec<(&'a str, u32)>; N] = std::array::from_fn(|_| Vec::new());
+        for (at, r) in rows.iter().enumerate() {
+            each(at, r);
+            for (c, ((i, by_number), named)) in number(r)
+                .into_iter()
+                .zip(by_number.iter_mut())
+                .zip(named.iter_mut())
+                .enumerate()
             {
-                by_number[i] = 1;
-                named.push((v, i as u32));
+                let i = i as usize;
+                if i >= numbers {
+                    continue;
+                }
+                if by_number.len() <= i {
+                    by_number.resize(i + 1, 0);
+                }
+                if by_number[i] == 0
+                    && let Some(v) = value(r, c)
+                {
+                    by_number[i] = 1;
+                    named.push((v, i as u32));
+                }
             }
         }
-        let sorted = sort_distinct(named, |n, rank| by_number[n as usize] = rank + 1);
-        Ranked { by_number, sorted }
+        std::array::from_fn(|c| {
+            let mut by_number = std::mem::take(&mut by_number[c]);
+            let named = std::mem::take(&mut named[c]);
+            let sorted = sort_distinct(named, |n, rank| by_number[n as usize] = rank + 1);
+            Ranked { by_number, sorted }
+        })
     }
 
     /// The rank of `v`, known by `number`: that of the string the number
