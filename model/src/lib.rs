@@ -25,7 +25,7 @@ pub use event::{
 };
 pub use reason::{Outcome, Reason};
 pub use record::{
-    AdminRecord, Decision, EventId, Id, IdNumbers, LocalTime, Rejected, Source, same_id,
+    AdminRecord, Decision, EventId, Id, IdNumbers, LocalTime, Rejected, Source, same_bytes, same_id,
 };
 pub use schema::Table;
 pub use time::{

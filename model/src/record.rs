@@ -164,7 +164,12 @@ impl std::hash::Hash for EventId {
 /// scan and writing its row would otherwise call several times.
 #[inline(always)]
 pub fn same_id(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
+    same_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// [`same_id`] for bytes.
+#[inline(always)]
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::ops::Range;
 
-use accesslake_model::same_id;
+use accesslake_model::{same_bytes, same_id};
 use arrow_array::cast::AsArray;
 use arrow_array::types::UInt32Type;
 use arrow_array::{Array, DictionaryArray, StringArray};
@@ -609,7 +609,17 @@ pub(crate) struct Ranked<'a> {
     by_number: Vec<u32>,
     /// The named strings, distinct, in byte order.
     pub(crate) sorted: Vec<&'a str>,
+    /// Per rank, the first [`HEAD`] bytes of its string, zero-padded (its
+    /// [`prefix`], taken when its row was read for its number): the
+    /// copy [`Ranked::rank`] compares a row's string with when it is no
+    /// longer. The strings of `sorted` lie in the rows that first named
+    /// them, all over the chunk's memory; a row's check of its number
+    /// would read one of those rows from memory for every column.
+    heads: Vec<[u8; HEAD]>,
 }
+
+/// Bytes of a ranked string kept beside its rank ([`Ranked::rank`]).
+const HEAD: usize = 16;
 
 impl<'a> Ranked<'a> {
     /// Ranks the strings of `N` columns of `rows`: column `c`'s strings
@@ -631,7 +641,9 @@ impl<'a> Ranked<'a> {
         // Per column and number, whether a row named its string yet: most
         // rows carry numbers met before, and their strings are not looked at.
         let mut by_number: [Vec<u32>; N] = std::array::from_fn(|_| Vec::new());
-        let mut named: [Vec<(&'a str, u32)>; N] = std::array::from_fn(|_| Vec::new());
+        // The strings named, with their prefixes, taken while their rows
+        // are at hand.
+        let mut named: [Vec<(u128, &'a str, u32)>; N] = std::array::from_fn(|_| Vec::new());
         for (at, r) in rows.iter().enumerate() {
             each(at, r);
             for (c, ((i, by_number), named)) in number(r)
@@ -651,15 +663,21 @@ impl<'a> Ranked<'a> {
                     && let Some(v) = value(r, c)
                 {
                     by_number[i] = 1;
-                    named.push((v, i as u32));
+                    named.push((prefix(v), v, i as u32));
                 }
             }
         }
         std::array::from_fn(|c| {
             let mut by_number = std::mem::take(&mut by_number[c]);
             let named = std::mem::take(&mut named[c]);
-            let sorted = sort_distinct(named, |n, rank| by_number[n as usize] = rank + 1);
-            Ranked { by_number, sorted }
+            let (sorted, prefixes) =
+                sort_prefixed(named, |n, rank| by_number[n as usize] = rank + 1);
+            let heads = prefixes.into_iter().map(u128::to_be_bytes).collect();
+            Ranked {
+                by_number,
+                sorted,
+                heads,
+            }
         })
     }
 
@@ -668,7 +686,12 @@ impl<'a> Ranked<'a> {
     #[inline(always)]
     pub(crate) fn rank(&self, v: &str, number: u32) -> Option<u32> {
         let r = self.by_number.get(number as usize)?.checked_sub(1)?;
-        same_id(self.sorted.get(r as usize)?, v).then_some(r)
+        let named = self.sorted.get(r as usize)?;
+        let same = match self.heads.get(r as usize) {
+            Some(head) if named.len() <= HEAD => same_bytes(&head[..named.len()], v.as_bytes()),
+            _ => same_id(named, v),
+        };
+        same.then_some(r)
     }
 }
 
@@ -783,20 +806,38 @@ impl<'a> Dictionary<'a> {
 /// to `ranked` with its string's rank. Sorted by the first 16 bytes as one
 /// integer, and by the whole string where those are equal: the same order,
 /// with most of the comparisons made on integers.
-fn sort_distinct<'a>(items: Vec<(&'a str, u32)>, mut ranked: impl FnMut(u32, u32)) -> Vec<&'a str> {
-    let mut order: Vec<(u128, &'a str, u32)> = items
+fn sort_distinct(items: Vec<(&str, u32)>, ranked: impl FnMut(u32, u32)) -> Vec<&str> {
+    let items = items
         .into_iter()
         .map(|(v, tag)| (prefix(v), v, tag))
         .collect();
-    order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-    let mut sorted: Vec<&'a str> = Vec::with_capacity(order.len());
-    for (_, v, tag) in order {
-        if sorted.last() != Some(&v) {
+    sort_prefixed(items, ranked).0
+}
+
+/// [`sort_distinct`] of items given with their strings' [`prefix`]es,
+/// which it returns beside the strings. A string of up to 16 bytes is then
+/// never read again: its prefix and length are the string.
+fn sort_prefixed<'a>(
+    mut items: Vec<(u128, &'a str, u32)>,
+    mut ranked: impl FnMut(u32, u32),
+) -> (Vec<&'a str>, Vec<u128>) {
+    items.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    let mut sorted: Vec<&'a str> = Vec::with_capacity(items.len());
+    let mut prefixes: Vec<u128> = Vec::with_capacity(items.len());
+    for (p, v, tag) in items {
+        let repeat = sorted
+            .last()
+            .zip(prefixes.last())
+            .is_some_and(|(&last, &q)| {
+                q == p && last.len() == v.len() && (v.len() <= 16 || last == v)
+            });
+        if !repeat {
             sorted.push(v);
+            prefixes.push(p);
         }
         ranked(tag, sorted.len() as u32 - 1);
     }
-    sorted
+    (sorted, prefixes)
 }
 
 /// The first 16 bytes of `v`, zero-padded, as a big-endian integer: if
@@ -1302,6 +1343,32 @@ mod tests {
         fn prefixes_order_as_the_strings_do(a in short_strings(), b in short_strings()) {
             let by_prefix = prefix(&a).cmp(&prefix(&b)).then_with(|| a.cmp(&b));
             proptest::prop_assert_eq!(by_prefix, a.cmp(&b));
+        }
+    }
+
+    proptest::proptest! {
+        /// The strings come out sorted and distinct, each item's tag with
+        /// its string's rank, whether equal strings share a prefix and a
+        /// length (up to 16 bytes) or only a prefix (longer).
+        #[test]
+        fn sorted_distinct_strings_are_the_sorted_set(
+            items in proptest::collection::vec(
+                // Repeats: short ones, and long ones that share their
+                // first 16 bytes with strings of other lengths.
+                proptest::prop_oneof!["[a\\x00]{0,3}", "a{15,18}", short_strings()],
+                0..40,
+            ),
+        ) {
+            let tagged: Vec<(&str, u32)> = items.iter().map(String::as_str).zip(0..).collect();
+            let mut ranks = vec![u32::MAX; items.len()];
+            let sorted = sort_distinct(tagged, |tag, rank| ranks[tag as usize] = rank);
+            let mut want: Vec<&str> = items.iter().map(String::as_str).collect();
+            want.sort_unstable();
+            want.dedup();
+            proptest::prop_assert_eq!(&sorted, &want);
+            for (v, r) in items.iter().zip(ranks) {
+                proptest::prop_assert_eq!(sorted.get(r as usize), Some(&v.as_str()));
+            }
         }
     }
 
