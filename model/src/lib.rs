@@ -32,3 +32,15 @@ pub use time::{
     Clock, FixedClock, Micros, SystemClock, date_day, format_date, format_rfc3339, parse_rfc3339,
     push_date, utc_date, utc_day,
 };
+
+/// Asks the processor to start loading the cache line that holds `value`,
+/// without waiting for it: for a loop over rows larger than the caches,
+/// the row a few steps ahead. A hint only; it changes no result. On
+/// processors other than x86-64 it does nothing.
+#[inline(always)]
+pub fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    safe_arch::prefetch_t0(value);
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}

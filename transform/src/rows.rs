@@ -76,6 +76,22 @@ fn in_order<'a, R>(rows: &[&'a R], order: &[usize]) -> Vec<&'a R> {
     order.iter().filter_map(|&i| rows.get(i).copied()).collect()
 }
 
+/// Rows a pass ahead of, for [`Places::rows`] and the chunk's survey.
+const AHEAD: usize = 8;
+
+/// A row that can ask for its memory ahead of a pass over many.
+pub trait Ahead {
+    /// Asks for the row's memory, without waiting for it. A hint only.
+    fn prefetch(&self);
+}
+
+impl Ahead for Decision {
+    #[inline(always)]
+    fn prefetch(&self) {
+        Decision::prefetch(self);
+    }
+}
+
 /// Where each of a file's rows goes in its columns, for building them by
 /// reading the rows in the order given and putting each value at its row's
 /// place. A chunk's rows lie in memory in the order they were decided, and
@@ -104,10 +120,33 @@ impl<'o> Places<'o> {
         self.order.len()
     }
 
+    /// The rows given, each with its place, in the order given. As each
+    /// is handed out, the memory of the row [`AHEAD`] rows on is asked
+    /// for: a file's rows are larger than the processor's nearest caches,
+    /// and each pass over them would otherwise wait for every row.
+    fn rows<'r, 'a, R: Ahead>(
+        &'r self,
+        rows: &'r [&'a R],
+    ) -> impl Iterator<Item = (&'a R, usize)> + 'r {
+        rows.iter()
+            .zip(&self.at)
+            .enumerate()
+            .map(move |(i, (&r, &at))| {
+                if let Some(ahead) = rows.get(i + AHEAD) {
+                    ahead.prefetch();
+                }
+                (r, at)
+            })
+    }
+
     /// Each row's value at its place.
-    fn put<'a, R, T: Copy + Default>(&self, rows: &[&'a R], value: impl Fn(&'a R) -> T) -> Vec<T> {
+    fn put<'a, R: Ahead, T: Copy + Default>(
+        &self,
+        rows: &[&'a R],
+        value: impl Fn(&'a R) -> T,
+    ) -> Vec<T> {
         let mut out = vec![T::default(); self.len()];
-        for (r, &at) in rows.iter().zip(&self.at) {
+        for (r, at) in self.rows(rows) {
             if let Some(slot) = out.get_mut(at) {
                 *slot = value(r);
             }
@@ -118,7 +157,7 @@ impl<'o> Places<'o> {
 
 /// A string column, each row's value at its place: the lengths first,
 /// then the bytes, each read from the rows in the order given.
-fn placed_strings<'a, R>(
+fn placed_strings<'a, R: Ahead>(
     rows: &[&'a R],
     places: &Places<'_>,
     value: impl Fn(&'a R) -> Option<&'a str>,
@@ -136,7 +175,7 @@ fn placed_strings<'a, R>(
         }
     }
     let mut bytes = vec![0u8; end];
-    for (r, &at) in rows.iter().zip(&places.at) {
+    for (r, at) in places.rows(rows) {
         if let (Some(v), Some(&start)) = (value(r), offsets.get(at))
             && let Some(to) = bytes.get_mut(start as usize..start as usize + v.len())
         {
@@ -270,7 +309,7 @@ impl<T: ArrowNativeType> Values<T> {
 /// `number` gives the number a row's string is known by
 /// (`IdNumbers::NONE` for none), which finds a string met before without
 /// hashing it.
-fn keyed<'a, R>(
+fn keyed<'a, R: Ahead>(
     rows: &[&'a R],
     places: &Places<'_>,
     value: impl Fn(&'a R) -> Option<&'a str>,
@@ -278,7 +317,7 @@ fn keyed<'a, R>(
 ) -> ArrayRef {
     let mut keys = Values::placed(places.len());
     let mut numbering = Numbering::with_numbers(numbers_kept(places.len()));
-    for (r, &at) in rows.iter().zip(&places.at) {
+    for (r, at) in places.rows(rows) {
         match value(r) {
             Some(v) => keys.put(at, numbering.id_numbered(v, number(r))),
             None => keys.put_null(at),
@@ -290,14 +329,14 @@ fn keyed<'a, R>(
 /// A string column of `rows` as a dictionary array, its strings numbered
 /// by themselves ([`Numbering::id`]), each row's key at its place: a row
 /// in a run of one string is found by one comparison with the row before.
-fn unnumbered<'a, R>(
+fn unnumbered<'a, R: Ahead>(
     rows: &[&'a R],
     places: &Places<'_>,
     value: impl Fn(&'a R) -> Option<&'a str>,
 ) -> ArrayRef {
     let mut keys = Values::placed(places.len());
     let mut numbering = Numbering::default();
-    for (r, &at) in rows.iter().zip(&places.at) {
+    for (r, at) in places.rows(rows) {
         match value(r) {
             Some(v) => keys.put(at, numbering.id(v)),
             None => keys.put_null(at),
@@ -313,7 +352,7 @@ fn unnumbered<'a, R>(
 /// without a number, or whose number names another string): sorted and
 /// distinct, so the writer takes it as it is. A file too small for the
 /// chunk's strings to be worth a pass is keyed on its own.
-fn ranked<'a, R>(
+fn ranked<'a, R: Ahead>(
     rows: &[&'a R],
     places: &Places<'_>,
     value: impl Fn(&'a R) -> Option<&'a str>,
@@ -327,7 +366,7 @@ fn ranked<'a, R>(
     let mut used = vec![false; ranks];
     let mut others = Numbering::default();
     let mut keys = Values::placed(places.len());
-    for (r, &at) in rows.iter().zip(&places.at) {
+    for (r, at) in places.rows(rows) {
         match value(r) {
             None => keys.put_null(at),
             Some(v) => keys.put(
@@ -447,7 +486,7 @@ impl LakeRow for Decision {
     const TABLE: Table = Table::Decisions;
     type Shared<'a> = DecisionIds<'a>;
 
-    fn survey<'a>(rows: &'a [Self], each: impl FnMut(usize, &'a Self)) -> DecisionIds<'a> {
+    fn survey<'a>(rows: &'a [Self], mut each: impl FnMut(usize, &'a Self)) -> DecisionIds<'a> {
         let [zone, door, card, employee] = Ranked::each(
             rows,
             |r, column| match column {
@@ -461,7 +500,13 @@ impl LakeRow for Decision {
                 [n.zone, n.door, n.card, n.employee]
             },
             numbers_kept(rows.len()),
-            each,
+            |at, r| {
+                if let Some(ahead) = rows.get(at + AHEAD) {
+                    accesslake_model::prefetch(&ahead.occurred_at);
+                    accesslake_model::prefetch(&ahead.numbers);
+                }
+                each(at, r)
+            },
         );
         DecisionIds {
             zone,
