@@ -271,7 +271,9 @@ impl IdIndex {
             // Each live source's next key and the source. A merge reads a
             // few sources (FAN_IN - 1 per tier it fills, and the new run),
             // so the smallest head is found by looking at each: cheaper
-            // than a heap's sifting at these counts.
+            // than a heap's sifting at these counts. Which head is smaller
+            // is a coin toss for random keys, so it is selected without a
+            // branch the processor would guess wrong half the time.
             let mut heads: Vec<(u128, usize)> = Vec::with_capacity(sources.len());
             for (s, src) in sources.iter_mut().enumerate() {
                 if let Some(k) = src.next_key()? {
@@ -280,13 +282,13 @@ impl IdIndex {
             }
             let mut last = None;
             while !heads.is_empty() {
-                let mut at = 0;
+                let (mut at, mut k) = (0, heads[0].0);
                 for (i, h) in heads.iter().enumerate().skip(1) {
-                    if h.0 < heads[at].0 {
-                        at = i;
-                    }
+                    let less = h.0 < k;
+                    at = std::hint::select_unpredictable(less, i, at);
+                    k = std::hint::select_unpredictable(less, h.0, k);
                 }
-                let (k, s) = heads[at];
+                let s = heads[at].1;
                 if last != Some(k) {
                     out.push(k)?;
                     last = Some(k);
