@@ -59,28 +59,45 @@ pub(crate) struct Days {
     /// Each day's rows by their places in the rows given.
     days: Vec<(i64, Vec<usize>)>,
     index: HashMap<i64, usize>,
-    /// The day of the row before, as a place in `days`.
-    current: Option<usize>,
+    /// The instants of the day of the row before, `[start, end)`, and its
+    /// group's place in `days`.
+    current: Option<(Micros, Micros, usize)>,
 }
 
+const DAY_MICROS: Micros = 86_400_000_000;
+
 impl Days {
-    /// Adds the row at place `at` of the rows, whose partition time is `time`.
-    #[inline]
+    /// Adds the row at place `at` of the rows, whose partition time is
+    /// `time`. A row on the day of the row before is told by two
+    /// comparisons; a change of day looks its group up.
+    #[inline(always)]
     pub(crate) fn add(&mut self, at: usize, time: Micros) {
+        if let Some((start, end, c)) = self.current
+            && start <= time
+            && time < end
+            && let Some((_, g)) = self.days.get_mut(c)
+        {
+            g.push(at);
+        } else {
+            self.add_on_another_day(at, time);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn add_on_another_day(&mut self, at: usize, time: Micros) {
         let day = utc_day(time);
-        let current = match self.current {
-            Some(c) if self.days.get(c).is_some_and(|(d, _)| *d == day) => c,
-            _ => {
-                let days = &mut self.days;
-                let c = *self.index.entry(day).or_insert_with(|| {
-                    days.push((day, Vec::new()));
-                    days.len() - 1
-                });
-                self.current = Some(c);
-                c
-            }
-        };
-        if let Some((_, g)) = self.days.get_mut(current) {
+        let days = &mut self.days;
+        let c = *self.index.entry(day).or_insert_with(|| {
+            days.push((day, Vec::new()));
+            days.len() - 1
+        });
+        // The day's instants, where they can be told apart from the days
+        // around them; at the ends of time, none (each row looks its day up).
+        let start = day.checked_mul(DAY_MICROS);
+        let end = start.and_then(|s| s.checked_add(DAY_MICROS));
+        self.current = start.zip(end).map(|(s, e)| (s, e, c));
+        if let Some((_, g)) = self.days.get_mut(c) {
             g.push(at);
         }
     }

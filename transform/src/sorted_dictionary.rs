@@ -646,24 +646,12 @@ impl<'a> Ranked<'a> {
         let mut named: [Vec<(u128, &'a str, u32)>; N] = std::array::from_fn(|_| Vec::new());
         for (at, r) in rows.iter().enumerate() {
             each(at, r);
-            for (c, ((i, by_number), named)) in number(r)
-                .into_iter()
-                .zip(by_number.iter_mut())
-                .zip(named.iter_mut())
-                .enumerate()
-            {
+            // A row's numbers are nearly always named already: that test
+            // is all that is in line, so the columns' loop unrolls.
+            for (c, i) in number(r).into_iter().enumerate() {
                 let i = i as usize;
-                if i >= numbers {
-                    continue;
-                }
-                if by_number.len() <= i {
-                    by_number.resize(i + 1, 0);
-                }
-                if by_number[i] == 0
-                    && let Some(v) = value(r, c)
-                {
-                    by_number[i] = 1;
-                    named.push((prefix(v), v, i as u32));
+                if i < numbers && by_number[c].get(i).is_none_or(|&b| b == 0) {
+                    name(&mut by_number[c], &mut named[c], i, value(r, c));
                 }
             }
         }
@@ -799,6 +787,24 @@ impl<'a> Dictionary<'a> {
             Some(nulls),
             false,
         ))
+    }
+}
+
+/// Names number `i` by `v` in [`Ranked::each`], when a row has a string.
+#[cold]
+#[inline(never)]
+fn name<'a>(
+    by_number: &mut Vec<u32>,
+    named: &mut Vec<(u128, &'a str, u32)>,
+    i: usize,
+    v: Option<&'a str>,
+) {
+    if by_number.len() <= i {
+        by_number.resize(i + 1, 0);
+    }
+    if let Some(v) = v {
+        by_number[i] = 1;
+        named.push((prefix(v), v, i as u32));
     }
 }
 
