@@ -218,22 +218,6 @@ pub struct Decision {
     pub numbers: IdNumbers,
 }
 
-impl Decision {
-    /// Asks for the decision's memory ahead of a pass over many
-    /// ([`crate::prefetch`]): the fields asked for lie at most 48 bytes
-    /// apart from the first byte to the last, so every cache line the
-    /// decision spans is asked for.
-    #[inline(always)]
-    pub fn prefetch(&self) {
-        crate::prefetch(&self.event_id);
-        crate::prefetch(&self.door_id);
-        crate::prefetch(&self.site_id);
-        crate::prefetch(&self.employee_id);
-        crate::prefetch(&self.numbers);
-        crate::prefetch(&self.direction);
-    }
-}
-
 /// The numbers under which the live state keeps a decision's zone, door,
 /// card and person ([`IdNumbers::NONE`] where it keeps none). A file writer
 /// that meets a number again finds the id's dictionary entry by it instead
@@ -395,49 +379,6 @@ mod tests {
             let hasher = std::collections::hash_map::RandomState::new();
             proptest::prop_assert_eq!(hasher.hash_one(&x), hasher.hash_one(a.as_str()));
         }
-    }
-
-    /// The fields `Decision::prefetch` asks for leave no cache line of the
-    /// decision out: the first byte, then no gap of a line or more, to the
-    /// last byte. (A layout that broke this would cost time, not rows.)
-    #[test]
-    fn a_decisions_prefetch_reaches_each_of_its_cache_lines() {
-        use std::mem::{offset_of, size_of};
-        let d = Decision {
-            event_id: EventId::from("e"),
-            occurred_at: 0,
-            processed_at: 0,
-            site_id: None,
-            zone_id: None,
-            door_id: "d".into(),
-            card_id: "c".into(),
-            employee_id: None,
-            direction: Direction::In,
-            outcome: Outcome::Denied,
-            reason: Reason::UnknownDoor,
-            presence_change: 0,
-            local: None,
-            numbers: IdNumbers::UNKNOWN,
-        };
-        // Each field asked for: where it starts.
-        let mut asked = [
-            offset_of!(Decision, event_id),
-            offset_of!(Decision, door_id),
-            offset_of!(Decision, site_id),
-            offset_of!(Decision, employee_id),
-            offset_of!(Decision, numbers),
-            offset_of!(Decision, direction),
-        ];
-        asked.sort_unstable();
-        assert_eq!(asked[0], 0, "the first byte");
-        for pair in asked.windows(2) {
-            assert!(pair[1] - pair[0] < 64, "a line between {pair:?}");
-        }
-        assert!(size_of::<Decision>() - 1 - asked[5] < 64, "the last line");
-        // A hint only: the decision is as it was.
-        let before = d.clone();
-        d.prefetch();
-        assert_eq!(d, before);
     }
 
     #[test]

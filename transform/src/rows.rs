@@ -76,27 +76,15 @@ fn in_order<'a, R>(rows: &[&'a R], order: &[usize]) -> Vec<&'a R> {
     order.iter().filter_map(|&i| rows.get(i).copied()).collect()
 }
 
-/// Rows a pass over a file's rows asks for ahead ([`Places::rows`]).
-const AHEAD: usize = 8;
-/// Rows the chunk's survey asks for ahead ([`LakeRow::survey`]): it does
-/// less with each row, and reads a chunk that lies beyond the caches.
+/// Rows the chunk's survey asks for ahead ([`LakeRow::survey`]): it reads
+/// two fields of each of a chunk's decisions, which lie beyond the caches.
 /// At 8 the load of a row's numbers was still half of the survey's
 /// samples; at 32 the survey went from 2.5 % of an ingest's samples to
-/// 1.9–2.2 %, and 64 did no better.
+/// 1.9–2.2 %, and 64 did no better. (A file's column building makes its
+/// passes over a day's rows, which the processor's last cache holds;
+/// asking for each row ahead there left its time as it was, for 1.5 %
+/// more instructions, and is not done.)
 const SURVEY_AHEAD: usize = 32;
-
-/// A row that can ask for its memory ahead of a pass over many.
-pub trait Ahead {
-    /// Asks for the row's memory, without waiting for it. A hint only.
-    fn prefetch(&self);
-}
-
-impl Ahead for Decision {
-    #[inline(always)]
-    fn prefetch(&self) {
-        Decision::prefetch(self);
-    }
-}
 
 /// Where each of a file's rows goes in its columns, for building them by
 /// reading the rows in the order given and putting each value at its row's
@@ -126,33 +114,10 @@ impl<'o> Places<'o> {
         self.order.len()
     }
 
-    /// The rows given, each with its place, in the order given. As each
-    /// is handed out, the memory of the row [`AHEAD`] rows on is asked
-    /// for: a file's rows are larger than the processor's nearest caches,
-    /// and each pass over them would otherwise wait for every row.
-    fn rows<'r, 'a, R: Ahead>(
-        &'r self,
-        rows: &'r [&'a R],
-    ) -> impl Iterator<Item = (&'a R, usize)> + 'r {
-        rows.iter()
-            .zip(&self.at)
-            .enumerate()
-            .map(move |(i, (&r, &at))| {
-                if let Some(ahead) = rows.get(i + AHEAD) {
-                    ahead.prefetch();
-                }
-                (r, at)
-            })
-    }
-
     /// Each row's value at its place.
-    fn put<'a, R: Ahead, T: Copy + Default>(
-        &self,
-        rows: &[&'a R],
-        value: impl Fn(&'a R) -> T,
-    ) -> Vec<T> {
+    fn put<'a, R, T: Copy + Default>(&self, rows: &[&'a R], value: impl Fn(&'a R) -> T) -> Vec<T> {
         let mut out = vec![T::default(); self.len()];
-        for (r, at) in self.rows(rows) {
+        for (r, &at) in rows.iter().zip(&self.at) {
             if let Some(slot) = out.get_mut(at) {
                 *slot = value(r);
             }
@@ -163,7 +128,7 @@ impl<'o> Places<'o> {
 
 /// A string column, each row's value at its place: the lengths first,
 /// then the bytes, each read from the rows in the order given.
-fn placed_strings<'a, R: Ahead>(
+fn placed_strings<'a, R>(
     rows: &[&'a R],
     places: &Places<'_>,
     value: impl Fn(&'a R) -> Option<&'a str>,
@@ -181,7 +146,7 @@ fn placed_strings<'a, R: Ahead>(
         }
     }
     let mut bytes = vec![0u8; end];
-    for (r, at) in places.rows(rows) {
+    for (r, &at) in rows.iter().zip(&places.at) {
         if let (Some(v), Some(&start)) = (value(r), offsets.get(at))
             && let Some(to) = bytes.get_mut(start as usize..start as usize + v.len())
         {
@@ -315,7 +280,7 @@ impl<T: ArrowNativeType> Values<T> {
 /// `number` gives the number a row's string is known by
 /// (`IdNumbers::NONE` for none), which finds a string met before without
 /// hashing it.
-fn keyed<'a, R: Ahead>(
+fn keyed<'a, R>(
     rows: &[&'a R],
     places: &Places<'_>,
     value: impl Fn(&'a R) -> Option<&'a str>,
@@ -323,7 +288,7 @@ fn keyed<'a, R: Ahead>(
 ) -> ArrayRef {
     let mut keys = Values::placed(places.len());
     let mut numbering = Numbering::with_numbers(numbers_kept(places.len()));
-    for (r, at) in places.rows(rows) {
+    for (r, &at) in rows.iter().zip(&places.at) {
         match value(r) {
             Some(v) => keys.put(at, numbering.id_numbered(v, number(r))),
             None => keys.put_null(at),
@@ -335,14 +300,14 @@ fn keyed<'a, R: Ahead>(
 /// A string column of `rows` as a dictionary array, its strings numbered
 /// by themselves ([`Numbering::id`]), each row's key at its place: a row
 /// in a run of one string is found by one comparison with the row before.
-fn unnumbered<'a, R: Ahead>(
+fn unnumbered<'a, R>(
     rows: &[&'a R],
     places: &Places<'_>,
     value: impl Fn(&'a R) -> Option<&'a str>,
 ) -> ArrayRef {
     let mut keys = Values::placed(places.len());
     let mut numbering = Numbering::default();
-    for (r, at) in places.rows(rows) {
+    for (r, &at) in rows.iter().zip(&places.at) {
         match value(r) {
             Some(v) => keys.put(at, numbering.id(v)),
             None => keys.put_null(at),
@@ -358,7 +323,7 @@ fn unnumbered<'a, R: Ahead>(
 /// without a number, or whose number names another string): sorted and
 /// distinct, so the writer takes it as it is. A file too small for the
 /// chunk's strings to be worth a pass is keyed on its own.
-fn ranked<'a, R: Ahead>(
+fn ranked<'a, R>(
     rows: &[&'a R],
     places: &Places<'_>,
     value: impl Fn(&'a R) -> Option<&'a str>,
@@ -372,7 +337,7 @@ fn ranked<'a, R: Ahead>(
     let mut used = vec![false; ranks];
     let mut others = Numbering::default();
     let mut keys = Values::placed(places.len());
-    for (r, at) in places.rows(rows) {
+    for (r, &at) in rows.iter().zip(&places.at) {
         match value(r) {
             None => keys.put_null(at),
             Some(v) => keys.put(
