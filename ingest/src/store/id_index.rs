@@ -183,10 +183,7 @@ impl IdIndex {
         for run in &self.runs {
             let mut cached: Option<Block> = None;
             for &(key, i) in lookups {
-                // The filter first: it is read in key order, and it turns
-                // away nearly every key, so `known` (read in the ids' order)
-                // is rarely touched.
-                if !run.filter.may_contain(key) || known[i] {
+                if known[i] || !run.filter.may_contain(key) {
                     continue;
                 }
                 let hit = match &cached {
@@ -418,13 +415,9 @@ impl Filter {
         }
     }
 
-    /// Tests all of the key's bits without stopping at the first one
-    /// missing: a key not in the run finds about half of its bits set,
-    /// so stopping early is a branch the processor guesses wrong half the
-    /// time, dearer than the bits left to test.
     fn may_contain(&self, key: u128) -> bool {
         let block = &self.blocks[self.block(key)];
-        Self::bits(key).fold(0, |missing, (word, mask)| missing | (mask & !block[word])) == 0
+        Self::bits(key).all(|(word, mask)| block[word] & mask != 0)
     }
 
     /// Reads one stored part into the blocks from `at`; the next position.
