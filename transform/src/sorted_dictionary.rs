@@ -610,11 +610,12 @@ pub(crate) struct Ranked<'a> {
     /// The named strings, distinct, in byte order.
     pub(crate) sorted: Vec<&'a str>,
     /// Per rank, the first [`HEAD`] bytes of its string, zero-padded (its
-    /// [`prefix`], taken when its row was read for its number): the
-    /// copy [`Ranked::rank`] compares a row's string with when it is no
-    /// longer. The strings of `sorted` lie in the rows that first named
-    /// them, all over the chunk's memory; a row's check of its number
-    /// would read one of those rows from memory for every column.
+    /// [`prefix`], taken when its row was read for its number):
+    /// [`Ranked::rank`] checks a row's string against this copy when the
+    /// ranked string is no longer than that. The strings of `sorted` lie
+    /// in the rows that first named them, all over the chunk's memory; a
+    /// row's check of its number would read one of those rows from memory
+    /// for every column.
     heads: Vec<[u8; HEAD]>,
 }
 
