@@ -405,7 +405,7 @@ mod tests {
         let order: Vec<usize> = (0..given.len()).rev().collect();
         let lake = encode_parquet(
             Table::Decisions,
-            &lake_batch(&given, &order, &Decision::shared(rows)).expect("lake batch"),
+            &lake_batch(&given, &order, &Decision::survey(rows, |_, _| {})).expect("lake batch"),
         )
         .expect("encode");
         assert!(lake == bytes, "the lake batch is written otherwise");

@@ -23,18 +23,15 @@ use crate::sorted_dictionary::{Numbering, Ranked};
 pub trait LakeRow: Sized {
     const TABLE: Table;
     /// What the files of one chunk share, made once from all its rows
-    /// ([`LakeRow::shared`]) and given to each file's
+    /// ([`LakeRow::survey`]) and given to each file's
     /// [`LakeRow::lake_columns`].
     type Shared<'a>
     where
         Self: 'a;
-    fn shared(rows: &[Self]) -> Self::Shared<'_> {
-        Self::survey(rows, |_, _| {})
-    }
-    /// [`LakeRow::shared`], calling `each` with every row and its place in
-    /// `rows` on the way: a chunk's rows are larger than the processor's
-    /// caches, and a caller's own work on each row (the days of
-    /// [`crate::Lake::encode`]) then reads no row from memory again.
+    /// Makes what the files of `rows` share, calling `each` with every row
+    /// and its place in `rows` on the way: a chunk's rows are larger than
+    /// the processor's caches, and a caller's own work on each row (the
+    /// days of [`crate::Lake::encode`]) then reads no row from memory again.
     fn survey<'a>(rows: &'a [Self], each: impl FnMut(usize, &'a Self)) -> Self::Shared<'a>;
     /// The instant whose UTC date is the row's `dt` partition.
     fn partition_time(&self) -> Micros;
@@ -175,7 +172,7 @@ pub fn record_batch<R: LakeRow>(rows: &[&R]) -> Result<RecordBatch> {
 /// The record batch [`crate::encode_parquet`] writes `rows` from, in the
 /// order `order` gives ([`LakeRow::lake_columns`]): the table's schema,
 /// with a dictionary type where a column is given as one. `shared` is that
-/// of a chunk holding every row given ([`LakeRow::shared`]).
+/// of a chunk holding every row given ([`LakeRow::survey`]).
 pub fn lake_batch<'a, R: LakeRow>(
     rows: &[&'a R],
     order: &[usize],
@@ -933,7 +930,7 @@ mod tests {
                     ..decision(*zone, n as i64, &format!("ev-{n}-{}", "\u{e9}".repeat(n % 25)), n)
                 })
                 .collect();
-            let shared = Decision::shared(&rows);
+            let shared = Decision::survey(&rows, |_, _| {});
             // The file: every row, or the rows the chunk's numbers have
             // to be found among for some.
             let file: Vec<&Decision> = rows.iter().filter(|r| r.card_id.len() % 3 < take).collect();
