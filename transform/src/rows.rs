@@ -58,14 +58,20 @@ pub trait LakeRow: Sized {
     /// The order [`LakeRow::sort_cmp`] puts `rows` in, ties in the order
     /// given, as places in `rows`: the k-th row is `rows[order[k]]`.
     fn sort_order(rows: &[&Self]) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..rows.len()).collect();
-        order.sort_by(|&a, &b| rows[a].sort_cmp(rows[b]));
-        order
+        compared_order(rows)
     }
 
     fn dt(&self) -> NaiveDate {
         utc_date(self.partition_time())
     }
+}
+
+/// The order of `rows` by [`LakeRow::sort_cmp`], ties in the order given,
+/// found by comparing the rows.
+fn compared_order<R: LakeRow>(rows: &[&R]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&a, &b| rows[a].sort_cmp(rows[b]));
+    order
 }
 
 /// `rows` in the order `order` gives ([`LakeRow::sort_order`]).
@@ -507,9 +513,7 @@ impl LakeRow for Decision {
     /// order, ties kept in the order given.
     fn sort_order(rows: &[&Self]) -> Vec<usize> {
         if u32::try_from(rows.len()).is_err() {
-            let mut order: Vec<usize> = (0..rows.len()).collect();
-            order.sort_by(|&a, &b| rows[a].sort_cmp(rows[b]));
-            return order;
+            return compared_order(rows);
         }
         let mut zones = Numbering::with_numbers(numbers_kept(rows.len()));
         let first_seen: Vec<u32> = rows
