@@ -10,7 +10,7 @@ use crate::Result;
 use crate::apply::apply_admin;
 use crate::decide::{ClockCache, apply_presence_pair, decide_pair};
 use crate::state::{Set, State};
-use crate::store::{Commit, IdKeys, StateStore, rejected_key};
+use crate::store::{Commit, IdKeys, StateStore};
 
 /// What one chunk produced.
 #[derive(Debug, Default)]
@@ -177,7 +177,7 @@ impl<S: StateStore> Processor<S> {
 
         let keys: Vec<String> = rejected
             .iter()
-            .map(|r| rejected_key(&r.source_ref, r.raw.as_bytes()))
+            .map(|r| self.store.rejected_key(&r.source_ref, r.raw.as_bytes()))
             .collect();
         let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
         let known = self.store.known_rejected_keys(&key_refs)?;

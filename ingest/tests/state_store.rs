@@ -96,7 +96,7 @@ fn conformance<S: StateStore>(make: impl Fn() -> S, reopen: impl Fn(S) -> S) {
         [false],
         "separate namespaces"
     );
-    let key = rejected_key("f:1", b"{oops");
+    let key = p.store().rejected_key("f:1", b"{oops");
     assert_eq!(
         p.store().known_rejected_keys(&[&key, "f:1#0"]).unwrap(),
         [true, false]
@@ -318,6 +318,114 @@ fn embedded_store_moves_string_ids_of_an_older_store_into_the_keyed_index() {
             .iter()
             .any(|n| n == "entry_event_ids" || n == "admin_event_ids"),
         "{names:?}"
+    );
+}
+
+/// An oversize line as the reader keeps it: its first 65,536 bytes.
+fn oversize_rejected() -> Rejected {
+    let raw = format!("{{\"firmware_dump\":\"{}\"}}", "A".repeat(70_000));
+    Rejected::new(
+        0,
+        Source::File,
+        "in.jsonl:7".into(),
+        "line is 70017 bytes, over the 65536-byte limit".into(),
+        &raw.as_bytes()[..65_536],
+    )
+}
+
+/// A new store names rejected records by XXH3 and keeps doing so; the same
+/// record is rejected once however often its file is read.
+#[test]
+fn embedded_store_names_rejected_records_by_xxh3_from_its_creation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.redb");
+    let clock = Arc::new(FixedClock(t("2026-06-01T00:00:00Z")));
+    let r = oversize_rejected();
+    let fnv = rejected_key(&r.source_ref, r.raw.as_bytes());
+    let mut p = Processor::new(EmbeddedStore::open(&path).unwrap(), clock.clone()).unwrap();
+    let key = p.store().rejected_key(&r.source_ref, r.raw.as_bytes());
+    assert!(
+        key.starts_with("in.jsonl:7#x") && key.len() == "in.jsonl:7#x".len() + 16,
+        "{key}"
+    );
+    assert_ne!(key, fnv);
+    // XXH3-64 as its reference implementation computes it: the keys a
+    // store holds stay valid across versions.
+    assert_eq!(key, "in.jsonl:7#xa066f2a8b99dc60a");
+    assert_eq!(
+        p.store().rejected_key("f:1", b"{oops"),
+        "f:1#x064c53c178d1c9df"
+    );
+    assert_eq!(p.store().rejected_key("", b""), "#x2d06800538d394c2");
+    // Another byte, another key.
+    assert_ne!(
+        p.store().rejected_key(&r.source_ref, b"{oops"),
+        p.store().rejected_key(&r.source_ref, b"{oopt")
+    );
+    let out = p.process(&[], vec![r.clone()]).unwrap();
+    assert_eq!(out.stats.rejected, 1);
+    p.commit(&out).unwrap();
+    drop(p);
+    let mut p = Processor::new(EmbeddedStore::open(&path).unwrap(), clock).unwrap();
+    assert_eq!(p.store().rejected_key(&r.source_ref, r.raw.as_bytes()), key);
+    assert_eq!(
+        p.store().known_rejected_keys(&[&key, &fnv]).unwrap(),
+        [true, false]
+    );
+    let again = p.process(&[], vec![r]).unwrap();
+    assert_eq!(
+        (again.stats.rejected, again.stats.duplicate_rejected),
+        (0, 1)
+    );
+}
+
+/// A store that held rejected keys before it recorded how it names them
+/// holds FNV-1a keys, which cannot be made again without the records'
+/// bytes: it keeps naming by FNV-1a, so an unchanged file read again adds
+/// no rejected row. A scheme it does not know is an error, not a guess.
+#[test]
+fn embedded_store_keeps_fnv1a_names_of_rejected_records_kept_before() {
+    use redb::TableDefinition;
+    let meta: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+    let keys: TableDefinition<&str, ()> = TableDefinition::new("rejected_keys");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.redb");
+    let r = oversize_rejected();
+    let fnv = rejected_key(&r.source_ref, r.raw.as_bytes());
+    drop(EmbeddedStore::open(&path).unwrap());
+    let rewrite = |scheme: Option<&[u8]>| {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut m = txn.open_table(meta).unwrap();
+            match scheme {
+                Some(s) => m.insert("rejected_key_hash", s).unwrap(),
+                None => m.remove("rejected_key_hash").unwrap(),
+            };
+            txn.open_table(keys)
+                .unwrap()
+                .insert(fnv.as_str(), ())
+                .unwrap();
+        }
+        txn.commit().unwrap();
+    };
+    // As an older accesslake left it: an FNV-1a key and no scheme.
+    rewrite(None);
+    for _ in 0..2 {
+        let clock = Arc::new(FixedClock(t("2026-06-01T00:00:00Z")));
+        let mut p = Processor::new(EmbeddedStore::open(&path).unwrap(), clock).unwrap();
+        assert_eq!(p.store().rejected_key(&r.source_ref, r.raw.as_bytes()), fnv);
+        let again = p.process(&[], vec![r.clone()]).unwrap();
+        assert_eq!(
+            (again.stats.rejected, again.stats.duplicate_rejected),
+            (0, 1)
+        );
+    }
+    rewrite(Some(b"crc32"));
+    let err = EmbeddedStore::open(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("unknown rejected key scheme \"crc32\""),
+        "{err}"
     );
 }
 

@@ -33,7 +33,7 @@ use accesslake_model::{AdminRecord, Decision};
 use async_trait::async_trait;
 
 use super::id_index::{IdIndex, IdTables};
-use super::{Commit, IdCheck, IdKeys, StateStore, codec, outcome};
+use super::{Commit, IdCheck, IdKeys, RejectedKeys, StateStore, codec, outcome};
 use crate::batch::{BatchStore, Stored, Write, WriteError};
 use crate::state::{EntityRef, State};
 use crate::{Error, Result};
@@ -73,6 +73,9 @@ const META_LAKE_ID: &str = "lake_id";
 const META_ID_HASH_KEY: &str = "id_hash_key";
 const META_NEXT_SEQ: &str = "next_batch_seq";
 const META_PENDING: &str = "pending_files";
+/// The store's [`RejectedKeys`]: `xxh3`, or `fnv1a` in a store that held
+/// rejected keys before the scheme was recorded.
+const META_REJECTED_KEYS: &str = "rejected_key_hash";
 
 /// State in a redb file (by default `<lake>/_state/state.redb`).
 pub struct EmbeddedStore {
@@ -80,6 +83,7 @@ pub struct EmbeddedStore {
     path: PathBuf,
     lake_id: String,
     ids: IdHasher,
+    rejected_keys: RejectedKeys,
     entry_index: IdIndex,
     admin_index: IdIndex,
 }
@@ -184,6 +188,7 @@ impl EmbeddedStore {
         let txn = db.begin_write()?;
         let lake_id;
         let id_hash_key;
+        let rejected_keys;
         {
             txn.open_table(ENTRY_IDS)?;
             txn.open_table(ADMIN_IDS)?;
@@ -218,6 +223,29 @@ impl EmbeddedStore {
                     k
                 }
             };
+            let existing = meta.get(META_REJECTED_KEYS)?.map(|v| v.value().to_vec());
+            rejected_keys = match existing.as_deref() {
+                Some(b"xxh3") => RejectedKeys::Xxh3,
+                Some(b"fnv1a") => RejectedKeys::Fnv1a,
+                Some(other) => {
+                    return Err(Error::Store(format!(
+                        "{}: unknown rejected key scheme {:?}",
+                        path.display(),
+                        String::from_utf8_lossy(other)
+                    )));
+                }
+                None => {
+                    // A store never derives the keys it holds again, so one
+                    // that holds any keeps the scheme they were made with.
+                    let (scheme, name) = if txn.open_table(REJECTED_KEYS)?.is_empty()? {
+                        (RejectedKeys::Xxh3, "xxh3")
+                    } else {
+                        (RejectedKeys::Fnv1a, "fnv1a")
+                    };
+                    meta.insert(META_REJECTED_KEYS, name.as_bytes())?;
+                    scheme
+                }
+            };
         }
         let [a, b] = [&id_hash_key[..8], &id_hash_key[8..]]
             .map(|half| u64::from_le_bytes(half.try_into().unwrap_or_default()));
@@ -235,6 +263,7 @@ impl EmbeddedStore {
             path: path.to_path_buf(),
             lake_id,
             ids,
+            rejected_keys,
             entry_index,
             admin_index,
         })
@@ -632,6 +661,10 @@ impl StateStore for EmbeddedStore {
 
     fn check_admin_ids(&self, ids: &[&str]) -> Result<IdCheck> {
         self.check(ADMIN_IDS, &self.admin_index, ids)
+    }
+
+    fn rejected_key(&self, source_ref: &str, raw: &[u8]) -> String {
+        self.rejected_keys.key(source_ref, raw)
     }
 
     fn known_rejected_keys(&self, keys: &[&str]) -> Result<Vec<bool>> {
