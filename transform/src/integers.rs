@@ -1,5 +1,6 @@
-//! Integer and timestamp column chunks: how the lake writes a decision's
-//! times, presence change, local hour and weekday.
+//! Integer, timestamp and boolean column chunks: how the lake writes a
+//! decision's times, presence change, local hour and weekday, and an admin
+//! event's times and `applied`.
 //!
 //! parquet-rs writes the same values (a test of `parquet_file` compares the
 //! pages), but through a column writer made for every column of every file,
@@ -70,6 +71,13 @@ pub fn encode(
     if page_bytes < MAX_VALUE_BYTES * PAGE_ROWS || column.is_empty() {
         return Ok(None);
     }
+    let boolean = descr.physical_type() == Type::BOOLEAN;
+    let values = match values {
+        // parquet-rs writes booleans plain whatever the dictionary setting.
+        Values::Dictionary if boolean => Values::Plain,
+        Values::DeltaBinaryPacked if boolean => return Ok(None),
+        other => other,
+    };
     let dictionary = match values {
         Values::Dictionary => match Dictionary::of(column) {
             Some(d) => Some(d),
@@ -136,7 +144,15 @@ pub fn encode(
                 Encoding::DELTA_BINARY_PACKED
             }
             (None, _) => {
-                if physical == Type::INT32 {
+                if boolean {
+                    // Bit-packed, the first value in the lowest bit.
+                    buf.extend(page.chunks(8).map(|eight| {
+                        eight
+                            .iter()
+                            .enumerate()
+                            .fold(0u8, |b, (i, &v)| b | (u8::from(v != 0) << i))
+                    }));
+                } else if physical == Type::INT32 {
                     buf.reserve(4 * page.len());
                     for &v in page {
                         buf.extend_from_slice(&(v as i32).to_le_bytes());
@@ -159,12 +175,13 @@ pub fn encode(
     pages.close()?;
     let bytes = sink.into_inner()?;
 
-    let mut encodings = vec![Encoding::PLAIN, Encoding::RLE];
-    match values {
-        Values::Plain => {}
-        Values::DeltaBinaryPacked => encodings.push(Encoding::DELTA_BINARY_PACKED),
-        Values::Dictionary => encodings.push(Encoding::RLE_DICTIONARY),
-    }
+    // As parquet-rs lists them: RLE for the levels, whether or not the
+    // column has any.
+    let encodings = match values {
+        Values::Plain => vec![Encoding::PLAIN, Encoding::RLE],
+        Values::DeltaBinaryPacked => vec![Encoding::RLE, Encoding::DELTA_BINARY_PACKED],
+        Values::Dictionary => vec![Encoding::PLAIN, Encoding::RLE, Encoding::RLE_DICTIONARY],
+    };
     let mut metadata = ColumnChunkMetaData::builder(descr)
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(level)?))
         .set_encodings(encodings)
@@ -194,7 +211,8 @@ struct Ints<'a>(Cow<'a, [i64]>);
 
 impl<'a> Ints<'a> {
     /// The values of an `Int64` or microsecond timestamp column for an
-    /// `INT64` chunk, or of an `Int8` or `Int32` column for an `INT32` one.
+    /// `INT64` chunk, of an `Int8` or `Int32` column for an `INT32` one,
+    /// or of a `Boolean` column (0 and 1) for a `BOOLEAN` one.
     fn of(column: &'a dyn Array, physical: Type) -> Option<Self> {
         use arrow_array::cast::AsArray;
         use arrow_array::types::{Int8Type, Int32Type, Int64Type, TimestampMicrosecondType};
@@ -213,6 +231,9 @@ impl<'a> Ints<'a> {
                     .map(|&v| i64::from(v))
                     .collect(),
             ),
+            (DataType::Boolean, Type::BOOLEAN) => {
+                Cow::Owned(column.as_boolean().values().iter().map(i64::from).collect())
+            }
             (DataType::Int32, Type::INT32) => Cow::Owned(
                 column
                     .as_primitive::<Int32Type>()
@@ -279,6 +300,7 @@ impl Bounds {
 
     fn bytes(&self, v: i64) -> Vec<u8> {
         match self.physical {
+            Type::BOOLEAN => vec![u8::from(v != 0)],
             Type::INT32 => (v as i32).to_le_bytes().to_vec(),
             _ => v.to_le_bytes().to_vec(),
         }
@@ -298,10 +320,18 @@ impl Bounds {
         self.index.append(false, lo, hi, nulls);
     }
 
-    /// The chunk statistics: signed, so also written to the fields older
-    /// readers know, as parquet-rs does.
+    /// The chunk statistics: of integers, signed, so also written to the
+    /// fields older readers know, as parquet-rs does; of booleans, not.
     fn statistics(&self, nulls: u64) -> Statistics {
         match self.physical {
+            Type::BOOLEAN => ValueStatistics::new(
+                self.min.map(|v| v != 0),
+                self.max.map(|v| v != 0),
+                None,
+                Some(nulls),
+                false,
+            )
+            .into(),
             Type::INT32 => ValueStatistics::new(
                 self.min.map(|v| v as i32),
                 self.max.map(|v| v as i32),

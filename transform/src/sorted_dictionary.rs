@@ -146,6 +146,9 @@ pub fn encode(
     descr: ColumnDescPtr,
     statistics: bool,
 ) -> Result<Option<(Bytes, ColumnCloseResult)>, ParquetError> {
+    if column.is_empty() {
+        return Ok(None);
+    }
     let (dict, nulls) = if let Some(values) = column.as_string_opt::<i32>() {
         (Dictionary::of(values), values.nulls())
     } else if let Some(keyed) = column.as_dictionary_opt::<UInt32Type>() {
@@ -758,8 +761,10 @@ impl<'a> Dictionary<'a> {
                 index: Cow::Owned(index),
             }
         };
+        // No string at all is a column of nulls: an empty dictionary page,
+        // as parquet-rs writes for one.
         let bytes: usize = dictionary.sorted.iter().map(|v| 4 + v.len()).sum();
-        (!dictionary.sorted.is_empty() && bytes <= DICTIONARY_LIMIT).then_some(dictionary)
+        (bytes <= DICTIONARY_LIMIT).then_some(dictionary)
     }
 
     /// The dictionary page's values: `PLAIN` byte arrays, each a 4-byte
@@ -777,7 +782,10 @@ impl<'a> Dictionary<'a> {
     /// The chunk's statistics: every entry is used, so the bounds are the
     /// first and the last.
     fn statistics(&self, nulls: u64) -> Option<Statistics> {
-        let (min, max) = (self.sorted.first()?, self.sorted.last()?);
+        let (Some(min), Some(max)) = (self.sorted.first(), self.sorted.last()) else {
+            // Only nulls: their count, and no bounds.
+            return Some(Statistics::byte_array(None, None, None, Some(nulls), false));
+        };
         if min.len() > STATISTICS_LIMIT || max.len() > STATISTICS_LIMIT {
             return None;
         }
@@ -1408,9 +1416,43 @@ mod tests {
         assert_eq!(got, want);
     }
 
+    /// A column of nulls has a dictionary of nothing (an admin file
+    /// without errors), as parquet-rs writes one; a column of no rows is
+    /// left to parquet-rs.
     #[test]
-    fn no_values_no_dictionary() {
-        assert!(Dictionary::of(&StringArray::from(vec![None::<&str>, None])).is_none());
-        assert!(Dictionary::of(&StringArray::from(Vec::<&str>::new())).is_none());
+    fn only_nulls_an_empty_dictionary() {
+        let nulls = StringArray::from(vec![None::<&str>, None]);
+        assert!(Dictionary::of(&nulls).is_some_and(|d| d.sorted.is_empty()));
+        let descr = |nullable: bool| {
+            use parquet::basic::Repetition;
+            std::sync::Arc::new(parquet::schema::types::ColumnDescriptor::new(
+                std::sync::Arc::new(
+                    parquet::schema::types::Type::primitive_type_builder(
+                        "c",
+                        parquet::basic::Type::BYTE_ARRAY,
+                    )
+                    .with_repetition(if nullable {
+                        Repetition::OPTIONAL
+                    } else {
+                        Repetition::REQUIRED
+                    })
+                    .build()
+                    .expect("type"),
+                ),
+                i16::from(nullable),
+                0,
+                parquet::schema::types::ColumnPath::from("c"),
+            ))
+        };
+        let (_, close) = encode(&nulls, descr(true), true)
+            .expect("encode")
+            .expect("written here");
+        let stats = close.metadata.statistics().expect("statistics");
+        assert_eq!(
+            (stats.null_count_opt(), stats.min_bytes_opt()),
+            (Some(2), None)
+        );
+        let none = StringArray::from(Vec::<&str>::new());
+        assert!(encode(&none, descr(true), true).expect("encode").is_none());
     }
 }
