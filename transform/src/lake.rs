@@ -134,7 +134,10 @@ impl Lake {
         for path in paths {
             let file = local_path(root, path);
             match std::fs::File::open(&file) {
-                Ok(f) => f.sync_data().map_err(|e| location(&file, e))?,
+                Ok(f) => {
+                    f.sync_data().map_err(|e| location(&file, e))?;
+                    drop_cached_pages(&f, &file);
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(location(&file, e)),
             }
@@ -223,6 +226,25 @@ fn location(path: &std::path::Path, e: std::io::Error) -> Error {
     Error::Location(path.display().to_string(), e.to_string())
 }
 
+/// Drops a durable file's pages from the page cache. The lake's files are
+/// written once and not read back by the writer, so an ingest keeps about a
+/// chunk's files in the cache instead of the whole lake it writes (461 MB
+/// for 10M events), and the next chunk's writes reuse the pages just let
+/// go instead of taking fresh ones: on the benchmark's machine (a VM),
+/// fresh pages are where the kernel's copies of the writes go slow (10M
+/// ingest, 8 alternated pairs: median 10.25 → 9.78 s). Advice only: a
+/// kernel that refuses it leaves the pages where they are.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn drop_cached_pages(file: &std::fs::File, path: &std::path::Path) {
+    use rustix::fs::{Advice, fadvise};
+    if let Err(e) = fadvise(file, 0, None, Advice::DontNeed) {
+        tracing::debug!(file = %path.display(), error = %e, "page cache advice refused");
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn drop_cached_pages(_file: &std::fs::File, _path: &std::path::Path) {}
+
 /// Syncs a folder's entries (the names in it). A folder that does not
 /// exist has none; the sync of its parent covers its absence.
 #[cfg(unix)]
@@ -305,6 +327,8 @@ mod tests {
         // A key recorded before a crash that came before its folder was made.
         let never = Path::from("decisions/dt=2026-03-09/c.parquet");
         lake.sync([&written, &deleted, &never]).unwrap();
+        // Its pages may have left the cache; its bytes have not.
+        assert_eq!(std::fs::read(part.join("a.parquet")).unwrap(), b"PAR1");
         Lake::in_memory().sync([&written]).unwrap();
     }
 
