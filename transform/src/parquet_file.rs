@@ -522,6 +522,18 @@ mod tests {
         out
     }
 
+    /// A file read back whole (through its page index where it has one),
+    /// as one batch in the schema of `like`.
+    fn read_whole(bytes: Bytes, like: &RecordBatch) -> RecordBatch {
+        let read: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .expect("reader")
+            .build()
+            .expect("reader")
+            .collect::<std::result::Result<_, _>>()
+            .expect("read");
+        arrow_select::concat::concat_batches(&like.schema(), &read).expect("concat")
+    }
+
     /// Every data page of column `col`, decompressed: its value count,
     /// encoding and bytes.
     fn data_pages(bytes: &[u8], col: usize) -> Vec<(u32, Encoding, Bytes)> {
@@ -572,15 +584,7 @@ mod tests {
                 );
             }
             assert_eq!(a[0].1, Encoding::DELTA_LENGTH_BYTE_ARRAY);
-            // Read back whole, through the page index where there is one.
-            let read: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(ours)
-                .expect("reader")
-                .build()
-                .expect("reader")
-                .collect::<std::result::Result<_, _>>()
-                .expect("read");
-            let read =
-                arrow_select::concat::concat_batches(&batch.schema(), &read).expect("concat");
+            let read = read_whole(ours, &batch);
             assert_eq!(read.column(0), batch.column(0));
         }
     }
@@ -772,14 +776,7 @@ mod tests {
                     );
                 }
             }
-            let read: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(ours)
-                .expect("reader")
-                .build()
-                .expect("reader")
-                .collect::<std::result::Result<_, _>>()
-                .expect("read");
-            let read =
-                arrow_select::concat::concat_batches(&batch.schema(), &read).expect("concat");
+            let read = read_whole(ours, &batch);
             assert_eq!(read, batch, "{n} rows");
         }
     }
