@@ -735,6 +735,10 @@ mod tests {
             };
             let (m, their_m) = (read(&ours), read(&theirs));
             assert_eq!(m.num_row_groups(), their_m.num_row_groups());
+            // Files of more than one page have a column index to compare.
+            if n > PAGE_ROWS {
+                assert!(m.column_index().is_some() && their_m.column_index().is_some());
+            }
             for g in 0..m.num_row_groups() {
                 for col in COLUMNS {
                     let (a, b) = (m.row_group(g).column(col), their_m.row_group(g).column(col));
