@@ -15,7 +15,7 @@ use accesslake_ingest::reader::Merge;
 use accesslake_ingest::{
     EmbeddedStore, IngestOptions, LocalPipeline, StateStore, Summary, snapshot,
 };
-use accesslake_model::{Clock, Micros, Reason, SystemClock, Table, parse_rfc3339};
+use accesslake_model::{Clock, DAY_MICROS, Micros, Reason, SystemClock, Table, parse_rfc3339};
 use accesslake_queries::{Params, QueryEngine, Value};
 use accesslake_reports::{ReportArgs, ReportParams, batches_to_rows, render};
 use accesslake_transform::Lake;
@@ -588,8 +588,8 @@ fn demo(dir: &std::path::Path, employees: u32, days: u32) -> anyhow::Result<()> 
         .unwrap_or_default()
         .and_utc()
         .timestamp_micros();
-    let to = from + i64::from(days.max(1)) * 86_400_000_000;
-    let at = from + 2 * 86_400_000_000 + 10 * 3_600_000_000; // the first Wednesday, 10:00 UTC
+    let to = from + i64::from(days.max(1)) * DAY_MICROS;
+    let at = from + 2 * DAY_MICROS + 10 * 3_600_000_000; // the first Wednesday, 10:00 UTC
     let args = ReportArgs {
         from: Some(from),
         to: Some(to),

@@ -29,8 +29,8 @@ pub use record::{
 };
 pub use schema::Table;
 pub use time::{
-    Clock, FixedClock, Micros, SystemClock, date_day, format_date, format_rfc3339, parse_rfc3339,
-    push_date, utc_date, utc_day,
+    Clock, DAY_MICROS, FixedClock, Micros, SystemClock, date_day, format_date, format_rfc3339,
+    parse_rfc3339, push_date, utc_date, utc_day,
 };
 
 /// Asks the processor to start loading the cache line that holds `value`,

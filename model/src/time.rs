@@ -312,10 +312,13 @@ pub fn push_date(s: &mut String, d: NaiveDate) {
     s.extend([digit(day / 10), digit(day)]);
 }
 
+/// Microseconds in a UTC day (the lake's days have no leap seconds).
+pub const DAY_MICROS: Micros = 86_400_000_000;
+
 /// Whole UTC days since the Unix epoch: instants on the same day number
-/// have the same [`utc_date`].
+/// have the same [`utc_date`]. Day `d` runs from `d * DAY_MICROS` on.
 pub fn utc_day(t: Micros) -> i64 {
-    t.div_euclid(86_400_000_000)
+    t.div_euclid(DAY_MICROS)
 }
 
 /// Days from 1970-01-01 to `d`: the day number [`utc_day`] gives the

@@ -264,19 +264,18 @@ fn sync_folder(_folder: &std::path::Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use accesslake_model::{Decision, Direction, IdNumbers, Reason};
+    use accesslake_model::{DAY_MICROS, Decision, Direction, IdNumbers, Reason};
 
     /// The files of a chunk: one per day its rows fall on, each with that
     /// day's rows, whether the days come in runs or interleaved.
     #[test]
     fn a_chunk_is_one_file_per_day_of_its_rows() {
-        const DAY: i64 = 86_400_000_000;
         let rows: Vec<Decision> = [0, 0, 2, 0, 2, 2, 5, 0, 5]
             .into_iter()
             .enumerate()
             .map(|(i, day)| Decision {
                 event_id: format!("e{i}").as_str().into(),
-                occurred_at: 20_000 * DAY + day * DAY + i as i64,
+                occurred_at: (20_000 + day) * DAY_MICROS + i as i64,
                 processed_at: 0,
                 site_id: Some("s".into()),
                 zone_id: Some("z".into()),

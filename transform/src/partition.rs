@@ -5,7 +5,7 @@
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
-use accesslake_model::{Micros, Table, utc_day};
+use accesslake_model::{DAY_MICROS, Micros, Table, utc_day};
 use chrono::{Datelike, NaiveDate};
 use object_store::path::Path;
 
@@ -63,8 +63,6 @@ pub(crate) struct Days {
     /// group's place in `days`.
     current: Option<(Micros, Micros, usize)>,
 }
-
-const DAY_MICROS: Micros = 86_400_000_000;
 
 impl Days {
     /// Adds the row at place `at` of the rows, whose partition time is
