@@ -1423,28 +1423,22 @@ mod tests {
     fn only_nulls_an_empty_dictionary() {
         let nulls = StringArray::from(vec![None::<&str>, None]);
         assert!(Dictionary::of(&nulls).is_some_and(|d| d.sorted.is_empty()));
-        let descr = |nullable: bool| {
-            use parquet::basic::Repetition;
-            std::sync::Arc::new(parquet::schema::types::ColumnDescriptor::new(
-                std::sync::Arc::new(
-                    parquet::schema::types::Type::primitive_type_builder(
-                        "c",
-                        parquet::basic::Type::BYTE_ARRAY,
-                    )
-                    .with_repetition(if nullable {
-                        Repetition::OPTIONAL
-                    } else {
-                        Repetition::REQUIRED
-                    })
-                    .build()
-                    .expect("type"),
-                ),
-                i16::from(nullable),
-                0,
-                parquet::schema::types::ColumnPath::from("c"),
-            ))
-        };
-        let (_, close) = encode(&nulls, descr(true), true)
+        // An optional column: its rows may be null.
+        let descr = std::sync::Arc::new(parquet::schema::types::ColumnDescriptor::new(
+            std::sync::Arc::new(
+                parquet::schema::types::Type::primitive_type_builder(
+                    "c",
+                    parquet::basic::Type::BYTE_ARRAY,
+                )
+                .with_repetition(parquet::basic::Repetition::OPTIONAL)
+                .build()
+                .expect("type"),
+            ),
+            1,
+            0,
+            parquet::schema::types::ColumnPath::from("c"),
+        ));
+        let (_, close) = encode(&nulls, descr.clone(), true)
             .expect("encode")
             .expect("written here");
         let stats = close.metadata.statistics().expect("statistics");
@@ -1453,6 +1447,6 @@ mod tests {
             (Some(2), None)
         );
         let none = StringArray::from(Vec::<&str>::new());
-        assert!(encode(&none, descr(true), true).expect("encode").is_none());
+        assert!(encode(&none, descr, true).expect("encode").is_none());
     }
 }
