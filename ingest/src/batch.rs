@@ -224,7 +224,7 @@ pub async fn decide_entries(
             }
             continue;
         }
-        let (d, pair) = decide_pair(&state, &mut clocks, ev.clone(), now);
+        let (d, pair) = decide_pair(&state, &mut clocks, ev, now);
         apply_presence_pair(&mut state, pair, &d);
         count_decision(&mut out.stats, &d);
         let presence = match (&d.employee_id, &d.zone_id, d.presence_change) {

@@ -138,21 +138,22 @@ pub fn schedule_allows(schedule: &Schedule, weekday: i8, minute_of_day: u16) -> 
 
 /// Decides one scan. Rules are tried in the order of SPEC 3; the first match wins.
 pub fn decide(state: &State, ev: &EntryEvent, processed_at: Micros) -> Decision {
-    decide_owned(state, ev.clone(), processed_at)
-}
-
-/// [`decide`] taking the scan by value: its ids move into the decision
-/// instead of being copied.
-pub fn decide_owned(state: &State, ev: EntryEvent, processed_at: Micros) -> Decision {
     decide_pair(state, &mut ClockCache::default(), ev, processed_at).0
 }
 
-/// [`decide_owned`], also returning the (employee, zone) pair of the scan
-/// when the state knows it, for [`apply_presence_pair`].
+/// [`decide`], also returning the (employee, zone) pair of the scan when
+/// the state knows it, for [`apply_presence_pair`].
+///
+/// The scan is borrowed and its ids copied into the decision (they are
+/// inline [`accesslake_model::Id`]s as a rule, copies of 24 to 40 bytes).
+/// Taken by value, each scan was first copied out of the chunk's vector
+/// onto the stack, in pieces that the card id's hash then read across:
+/// a load the processor could not serve from the pending stores, which
+/// stalled every decision.
 pub(crate) fn decide_pair(
     state: &State,
     clocks: &mut ClockCache,
-    ev: EntryEvent,
+    ev: &EntryEvent,
     processed_at: Micros,
 ) -> (Decision, Option<Pair>) {
     let number = |n: Option<usize>| n.and_then(|n| u32::try_from(n).ok());
@@ -182,18 +183,18 @@ pub(crate) fn decide_pair(
         .and_then(|p| state.schedule_of(p));
     let inside = pair.is_some_and(|p| state.is_inside_pair(p));
     let (reason, presence_change) = match clock {
-        Some(clock) => rules_at_known_door(state, &ev, clock, card, holder_sym, schedule, inside),
+        Some(clock) => rules_at_known_door(state, ev, clock, card, holder_sym, schedule, inside),
         None => (Reason::UnknownDoor, 0),
     };
 
     let decision = Decision {
-        event_id: ev.event_id,
+        event_id: ev.event_id.clone(),
         occurred_at: ev.occurred_at,
         processed_at,
         site_id: door_zone.map(|z| Id::from(z.site_id.as_str())),
         zone_id: door_zone.map(|z| Id::from(z.zone_id.as_str())),
-        door_id: ev.door_id,
-        card_id: ev.card_id,
+        door_id: ev.door_id.clone(),
+        card_id: ev.card_id.clone(),
         employee_id: card.map(|c| c.employee_id.clone()),
         direction: ev.direction,
         outcome: reason.outcome(),

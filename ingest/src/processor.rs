@@ -107,19 +107,20 @@ impl<S: StateStore> Processor<S> {
         Ok(())
     }
 
-    /// Processes events in the given order, and rejected records (kept once).
-    pub fn process(&mut self, events: &[Event], rejected: Vec<Rejected>) -> Result<ChunkOutput> {
-        self.process_drain(&mut events.to_vec(), rejected)
-    }
-
-    /// [`Processor::process`] emptying `events`: each scan's ids move into
-    /// its decision, and the caller keeps the vector's memory for the next
-    /// chunk.
+    /// [`Processor::process`] emptying `events`, whose memory the caller
+    /// keeps for the next chunk.
     pub fn process_drain(
         &mut self,
         events: &mut Vec<Event>,
         rejected: Vec<Rejected>,
     ) -> Result<ChunkOutput> {
+        let out = self.process(events, rejected);
+        events.clear();
+        out
+    }
+
+    /// Processes events in the given order, and rejected records (kept once).
+    pub fn process(&mut self, events: &[Event], rejected: Vec<Rejected>) -> Result<ChunkOutput> {
         let (duplicate, id_keys) = self.duplicates(events)?;
         // Decisions fill the vector of an earlier chunk: a chunk's decisions
         // are tens of megabytes, and fresh memory is zeroed by the kernel
@@ -135,7 +136,7 @@ impl<S: StateStore> Processor<S> {
         let now = self.clock.now();
         // Counted by the reason's place in `Reason::ALL`, named once at the end.
         let mut by_reason = [0u64; Reason::ALL.len()];
-        for (ev, duplicate) in events.drain(..).zip(duplicate) {
+        for (ev, duplicate) in events.iter().zip(duplicate) {
             match ev {
                 Event::Entry(e) => {
                     if duplicate {
@@ -159,7 +160,7 @@ impl<S: StateStore> Processor<S> {
                         out.stats.duplicate_admin += 1;
                         continue;
                     }
-                    let rec = apply_admin(&mut self.state, &a, now);
+                    let rec = apply_admin(&mut self.state, a, now);
                     if rec.applied {
                         out.stats.admin_applied += 1;
                     } else {
