@@ -214,14 +214,12 @@ pub(crate) fn decide_pair(
         employee: number(holder_sym.map(Sym::number)).unwrap_or(IdNumbers::NONE),
     };
 
-    // The pair's grant and presence are read here, before the rules that
-    // may not need them: their lookups then wait on memory alongside the
-    // card's and the holder's instead of after them. A way out needs no
-    // grant.
-    let schedule = pair
-        .filter(|_| ev.direction == Direction::In)
-        .and_then(|p| state.schedule_of(p));
-    let inside = pair.is_some_and(|p| state.is_inside_pair(p));
+    // The pair's grant and presence are read here (one lookup), before the
+    // rules that may not need them: the lookup then waits on memory
+    // alongside the card's and the holder's instead of after them. A way
+    // out needs no grant.
+    let (schedule, inside) = pair.map_or((None, false), |p| state.schedule_and_presence(p));
+    let schedule = schedule.filter(|_| ev.direction == Direction::In);
     let (reason, presence_change) = match clock {
         Some(clock) => rules_at_known_door(state, ev, clock, card, holder_sym, schedule, inside),
         None => (Reason::UnknownDoor, 0),

@@ -341,16 +341,41 @@ struct Hints {
     door_zone: Vec<usize>,
 }
 
-/// A grant as the state keeps it: its schedule in the table's slot, which a
-/// scan reads, and the rest behind a pointer, which only admin events,
-/// commits and snapshots read. A slot of 32 bytes where the whole grant
-/// made one of 104, whose key and schedule often fell in different cache
-/// lines.
+/// An (employee, zone) pair's grant and presence, in one slot of the pair
+/// table: a scan reads both, so one lookup finds them. The grant's
+/// schedule is in the slot and the rest behind a pointer, which only admin
+/// events, commits and snapshots read: a slot of 32 bytes with its key,
+/// where the whole grant made one of 104 (its key and schedule often in
+/// different cache lines) and presence a second table, a second miss.
 #[derive(Debug, Clone)]
-struct GrantSlot {
+struct PairSlot {
+    /// The pair's grant, if it has one (grants are put whole).
+    grant: Option<Box<Grant>>,
+    /// The grant's schedule; meaningless without a grant.
     schedule: Schedule,
-    /// The grant whose schedule the slot holds (grants are put whole).
-    grant: Box<Grant>,
+    /// [`INSIDE`] and [`MOVED`].
+    flags: u8,
+}
+
+/// A pair with neither grant nor presence yet.
+impl Default for PairSlot {
+    fn default() -> Self {
+        PairSlot {
+            grant: None,
+            schedule: Schedule::Always,
+            flags: 0,
+        }
+    }
+}
+
+impl PairSlot {
+    fn schedule(&self) -> Option<Schedule> {
+        self.grant.is_some().then_some(self.schedule)
+    }
+
+    fn inside(&self) -> bool {
+        self.flags & INSIDE != 0
+    }
 }
 
 /// Sets `v[at]`, filling any gap before it with `none`.
@@ -363,10 +388,10 @@ fn set_hint<T: Copy>(v: &mut Vec<T>, at: usize, value: T, none: T) {
 
 /// Everything the decision rules and admin semantics read.
 ///
-/// Grants and presence are keyed by interned (employee, zone) pairs: a scan
-/// reads both, and a granted entry or an exit writes presence, so these are
-/// the lookups every decision makes. Read them through [`State::grant`],
-/// [`State::grants`] and [`State::is_inside`].
+/// Grants and presence are keyed by interned (employee, zone) pairs, in one
+/// table: a scan reads both, and a granted entry or an exit writes
+/// presence, so this is the lookup every decision makes. Read them through
+/// [`State::grant`], [`State::grants`] and [`State::is_inside`].
 #[derive(Debug, Default, Clone)]
 pub struct State {
     pub zones: NumberedMap<Zone>,
@@ -377,11 +402,11 @@ pub struct State {
     pub versions: Map<EntityRef, Micros>,
     syms: Symbols,
     hints: Hints,
-    grants: Map<Pair, GrantSlot>,
-    /// Presence of each (employee, zone) pair ever inside: [`INSIDE`], and
-    /// [`MOVED`] when it changed an odd number of times since the last
-    /// [`State::take_dirty`]. One lookup reads or changes both.
-    presence: Map<Pair, u8>,
+    /// The grant of each (employee, zone) pair that has one, and the
+    /// presence of each pair ever inside: [`INSIDE`], and [`MOVED`] when it
+    /// changed an odd number of times since the last
+    /// [`State::take_dirty`].
+    pairs: Map<Pair, PairSlot>,
     /// Pairs whose [`MOVED`] was set, some since cleared again.
     moved: Vec<Pair>,
     /// Pairs with [`INSIDE`] set.
@@ -476,18 +501,21 @@ impl State {
 
     pub fn grant(&self, employee_id: &str, zone_id: &str) -> Option<&Grant> {
         let pair = self.pair(employee_id, zone_id)?;
-        self.grants.get(&pair).map(|slot| &*slot.grant)
+        self.pairs.get(&pair).and_then(|slot| slot.grant.as_deref())
     }
 
-    /// The schedule of the pair's grant, if it has one: what a scan reads.
+    /// The schedule of the pair's grant, if it has one, and whether the
+    /// pair is inside: what a scan reads, in one lookup.
     #[inline]
-    pub(crate) fn schedule_of(&self, pair: Pair) -> Option<Schedule> {
-        self.grants.get(&pair).map(|slot| slot.schedule)
+    pub(crate) fn schedule_and_presence(&self, pair: Pair) -> (Option<Schedule>, bool) {
+        self.pairs
+            .get(&pair)
+            .map_or((None, false), |slot| (slot.schedule(), slot.inside()))
     }
 
     /// Every grant, in no particular order.
     pub fn grants(&self) -> impl Iterator<Item = &Grant> {
-        self.grants.values().map(|slot| &*slot.grant)
+        self.pairs.values().filter_map(|slot| slot.grant.as_deref())
     }
 
     pub fn is_inside(&self, employee_id: &str, zone_id: &str) -> bool {
@@ -495,15 +523,15 @@ impl State {
             .is_some_and(|p| self.is_inside_pair(p))
     }
 
-    pub(crate) fn is_inside_pair(&self, pair: Pair) -> bool {
-        self.presence.get(&pair).is_some_and(|f| f & INSIDE != 0)
+    fn is_inside_pair(&self, pair: Pair) -> bool {
+        self.pairs.get(&pair).is_some_and(PairSlot::inside)
     }
 
     /// Every (employee_id, zone_id) marked inside, in no particular order.
     pub fn presence(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.presence
+        self.pairs
             .iter()
-            .filter(|&(_, f)| f & INSIDE != 0)
+            .filter(|&(_, slot)| slot.inside())
             .map(|(&Pair(e, z), _)| (self.syms.name(e), self.syms.name(z)))
     }
 
@@ -523,10 +551,10 @@ impl State {
     pub(crate) fn set_inside_pair(&mut self, pair: Pair, inside: bool) {
         // A pair never inside has nothing to clear: no entry is made.
         let flags = if inside {
-            self.presence.entry(pair).or_insert(0)
+            &mut self.pairs.entry(pair).or_default().flags
         } else {
-            match self.presence.get_mut(&pair) {
-                Some(f) => f,
+            match self.pairs.get_mut(&pair) {
+                Some(slot) => &mut slot.flags,
                 None => return,
             }
         };
@@ -550,7 +578,7 @@ impl State {
     /// Adds a stored presence while loading (not a change to persist).
     pub(crate) fn load_presence(&mut self, employee_id: &str, zone_id: &str) {
         let pair = self.intern_pair(employee_id, zone_id);
-        let flags = self.presence.entry(pair).or_insert(0);
+        let flags = &mut self.pairs.entry(pair).or_default().flags;
         if *flags & INSIDE == 0 {
             *flags |= INSIDE;
             self.inside_count += 1;
@@ -560,11 +588,9 @@ impl State {
     /// Adds a stored grant while loading (not a change to persist).
     pub(crate) fn load_grant(&mut self, g: Grant) {
         let pair = self.intern_pair(&g.employee_id, &g.zone_id);
-        let slot = GrantSlot {
-            schedule: g.schedule,
-            grant: Box::new(g),
-        };
-        self.grants.insert(pair, slot);
+        let slot = self.pairs.entry(pair).or_default();
+        slot.schedule = g.schedule;
+        slot.grant = Some(Box::new(g));
     }
 
     pub fn put_zone(&mut self, z: Zone) {
@@ -669,7 +695,8 @@ impl State {
     pub fn remove_grant(&mut self, employee_id: &str, zone_id: &str) {
         let removed = self
             .pair(employee_id, zone_id)
-            .and_then(|p| self.grants.remove(&p));
+            .and_then(|p| self.pairs.get_mut(&p))
+            .and_then(|slot| slot.grant.take());
         if removed.is_some() {
             self.dirty.insert(EntityRef::Grant(
                 employee_id.to_string(),
@@ -689,7 +716,7 @@ impl State {
         let mut v: Vec<EntityRef> = self.dirty.drain().collect();
         for pair in self.moved.drain(..) {
             // A pair listed twice, or moved back since, has MOVED clear.
-            if let Some(flags) = self.presence.get_mut(&pair)
+            if let Some(PairSlot { flags, .. }) = self.pairs.get_mut(&pair)
                 && *flags & MOVED != 0
             {
                 *flags &= !MOVED;
@@ -938,5 +965,48 @@ mod tests {
         s.remove_grant("e9", "z9");
         s.remove_grant("e9", "z9");
         assert_eq!(s.take_dirty(), [EntityRef::Grant("e9".into(), "z9".into())]);
+    }
+
+    /// A pair's grant and presence share its slot, and each comes and goes
+    /// without the other: a grant revoked while its holder is inside, a
+    /// presence on a pair never granted, a grant put on a pair inside.
+    #[test]
+    fn a_pairs_grant_and_presence_come_and_go_apart() {
+        let mut s = State::default();
+        let pair = |s: &mut State, e: &str, z: &str| s.intern_pair(e, z);
+        let window = Schedule::Window {
+            weekdays: 0b10,
+            start_min: 60,
+            end_min: 120,
+        };
+        s.put_grant(Grant {
+            schedule: window,
+            ..grant("e1", "z1")
+        });
+        s.set_inside("e1", "z1", true);
+        let p = pair(&mut s, "e1", "z1");
+        assert_eq!(s.schedule_and_presence(p), (Some(window), true));
+
+        s.remove_grant("e1", "z1");
+        assert_eq!(s.schedule_and_presence(p), (None, true));
+        assert!(s.grant("e1", "z1").is_none() && s.grants().next().is_none());
+        assert!(s.is_inside("e1", "z1"));
+        s.set_inside("e1", "z1", false);
+        assert_eq!(s.schedule_and_presence(p), (None, false));
+
+        // Inside without a grant, then granted: the presence stays.
+        s.set_inside("e2", "z1", true);
+        let q = pair(&mut s, "e2", "z1");
+        assert_eq!(s.schedule_and_presence(q), (None, true));
+        s.put_grant(grant("e2", "z1"));
+        assert_eq!(s.schedule_and_presence(q), (Some(Schedule::Always), true));
+        assert_eq!(s.grant("e2", "z1"), Some(&grant("e2", "z1")));
+        assert_eq!(s.presence().collect::<Vec<_>>(), [("e2", "z1")]);
+        assert_eq!(s.presence_count(), 1);
+
+        // A pair with neither.
+        let r = pair(&mut s, "e3", "z1");
+        assert_eq!(s.schedule_and_presence(r), (None, false));
+        assert!(!s.is_inside("e3", "z1"));
     }
 }
