@@ -402,10 +402,9 @@ pub struct State {
     pub versions: Map<EntityRef, Micros>,
     syms: Symbols,
     hints: Hints,
-    /// The grant of each (employee, zone) pair that has one, and the
-    /// presence of each pair ever inside: [`INSIDE`], and [`MOVED`] when it
-    /// changed an odd number of times since the last
-    /// [`State::take_dirty`].
+    /// Each (employee, zone) pair with a grant or ever inside: its grant,
+    /// and its presence as [`INSIDE`], and [`MOVED`] when it changed an odd
+    /// number of times since the last [`State::take_dirty`].
     pairs: Map<Pair, PairSlot>,
     /// Pairs whose [`MOVED`] was set, some since cleared again.
     moved: Vec<Pair>,
@@ -693,10 +692,18 @@ impl State {
     }
 
     pub fn remove_grant(&mut self, employee_id: &str, zone_id: &str) {
-        let removed = self
-            .pair(employee_id, zone_id)
-            .and_then(|p| self.pairs.get_mut(&p))
-            .and_then(|slot| slot.grant.take());
+        let Some(pair) = self.pair(employee_id, zone_id) else {
+            return;
+        };
+        let Some(slot) = self.pairs.get_mut(&pair) else {
+            return;
+        };
+        let removed = slot.grant.take();
+        // A slot left with neither grant nor presence goes, as the grant's
+        // entry went when grants had a table of their own.
+        if slot.flags == 0 {
+            self.pairs.remove(&pair);
+        }
         if removed.is_some() {
             self.dirty.insert(EntityRef::Grant(
                 employee_id.to_string(),
@@ -1004,9 +1011,15 @@ mod tests {
         assert_eq!(s.presence().collect::<Vec<_>>(), [("e2", "z1")]);
         assert_eq!(s.presence_count(), 1);
 
-        // A pair with neither.
+        // A pair with neither, and one whose grant went before it was
+        // ever inside: no slot is left for either.
         let r = pair(&mut s, "e3", "z1");
         assert_eq!(s.schedule_and_presence(r), (None, false));
         assert!(!s.is_inside("e3", "z1"));
+        s.put_grant(grant("e4", "z1"));
+        let slots = s.pairs.len();
+        s.remove_grant("e4", "z1");
+        assert_eq!(s.pairs.len(), slots - 1);
+        assert!(s.grant("e4", "z1").is_none());
     }
 }
